@@ -1,0 +1,3 @@
+from imgperc.cli.main import main
+
+main()

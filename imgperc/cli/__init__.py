@@ -1,0 +1,1 @@
+"""The command-line shell: the root command, error handling, and the core commands."""

@@ -1,0 +1,76 @@
+"""The `imgperc` root command. Task commands come from plugins; this file only hosts them."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .. import __version__, plugins
+from ..errors import ImgpercError
+from .models_cmd import models
+from .plugins_cmd import plugins_command
+
+
+class PluginGroup(click.Group):
+    """The root group: core commands plus whatever the loaded plugins add (loaded lazily)."""
+
+    _plugins_added = False
+
+    def _ensure_plugins(self) -> None:
+        if not self._plugins_added:
+            self._plugins_added = True
+            plugins.host().add_commands(self)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._ensure_plugins()
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        self._ensure_plugins()
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=PluginGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="imgperc")
+@click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
+@click.option("-v", "--verbose", count=True, help="More detail (repeat for more).")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool, verbose: int) -> None:
+    """Fast neural style transfer and perceptual super-resolution (Johnson et al., 2016)."""
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+    ctx.obj["verbose"] = verbose
+
+
+cli.add_command(plugins_command)
+cli.add_command(models)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: one-line errors and non-zero exit codes; tracebacks only with --debug."""
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    try:
+        cli.main(args=args, prog_name="imgperc", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+    except ImgpercError as exc:
+        if debug:
+            raise
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
+    except Exception as exc:  # unexpected: still one line unless --debug
+        if debug:
+            raise
+        click.echo(f"Error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", err=True)
+        sys.exit(1)

@@ -1,0 +1,21 @@
+"""Errors that reach the user as one clear line (no traceback unless --debug)."""
+
+
+class ImgpercError(Exception):
+    """Base class for every expected, user-facing failure."""
+
+
+class InputError(ImgpercError):
+    """A bad input: unreadable file, wrong option value, refusing to overwrite."""
+
+
+class ModelNotAvailable(ImgpercError):
+    """A model is unknown, or not installed while downloading is impossible."""
+
+
+class DownloadError(ImgpercError):
+    """A download failed: network, HTTP status, size or checksum."""
+
+
+class PluginError(ImgpercError):
+    """A plugin could not be found or used."""

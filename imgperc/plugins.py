@@ -1,0 +1,219 @@
+"""Plugin discovery (entry points), per-plugin registries and provenance.
+
+Built-in task plugins (``plugins/imgperc_*``) are found through the same ``imgperc`` entry
+point group as third-party ones. The core registers its own hooks (loss networks, ...)
+directly as the plugin named ``imgperc``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata as metadata
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+import click
+import pluggy
+
+from . import hookspecs
+from .errors import PluginError
+from .settings import plugin_allowlist
+
+ENTRY_POINT_GROUP = "imgperc"
+CORE_PLUGIN = "imgperc"
+CORE_MODULES: tuple[str, ...] = ()
+
+
+@dataclass
+class PluginInfo:
+    """What `imgperc plugins` reports about one plugin."""
+
+    name: str
+    version: str
+    module: str
+    provides: dict[str, list[str]] = field(default_factory=dict)
+    error: str | None = None
+
+
+class Registry:
+    """Named items of one kind (models, transform nets, ...) and the plugin that gave each."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.items: dict[str, Any] = {}
+        self.owners: dict[str, str] = {}
+
+    def add(self, name: str, item: Any, owner: str) -> None:
+        if name in self.items and self.owners[name] != owner:
+            raise PluginError(
+                f"{self.kind} '{name}' from plugin '{owner}' clashes with plugin '{self.owners[name]}'"
+            )
+        self.items[name] = item
+        self.owners[name] = owner
+
+    def get(self, name: str) -> Any:
+        try:
+            return self.items[name]
+        except KeyError:
+            known = ", ".join(sorted(self.items)) or "none"
+            raise PluginError(f"unknown {self.kind.replace('_', ' ')} '{name}' (known: {known})") from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.items
+
+    def __iter__(self):
+        return iter(self.items)
+
+
+def _warn(message: str) -> None:
+    click.echo(f"Warning: {message}", err=True)
+
+
+class PluginHost:
+    """Loads plugins once and builds the registries from their hooks."""
+
+    def __init__(self, entry_points: Iterable[metadata.EntryPoint] | None = None) -> None:
+        self.pm = pluggy.PluginManager("imgperc")
+        self.pm.add_hookspecs(hookspecs)
+        self.infos: dict[str, PluginInfo] = {}
+        self._registries: dict[str, Registry] = {}
+        self._load_core()
+        eps = entry_points if entry_points is not None else metadata.entry_points(group=ENTRY_POINT_GROUP)
+        self._load_entry_points(eps)
+
+    def _load_core(self) -> None:
+        from . import __version__
+
+        info = PluginInfo(CORE_PLUGIN, __version__, "imgperc")
+        self.infos[CORE_PLUGIN] = info
+        for module_name in CORE_MODULES:
+            module = importlib.import_module(module_name)
+            self.pm.register(module, name=f"{CORE_PLUGIN}:{module_name}")
+
+    def _load_entry_points(self, eps: Iterable[metadata.EntryPoint]) -> None:
+        allow = plugin_allowlist()
+        for ep in sorted(eps, key=lambda e: e.name):
+            if allow is not None and ep.name not in allow:
+                continue
+            if ep.name in self.infos:
+                _warn(f"plugin '{ep.name}' is installed twice; using the first ({self.infos[ep.name].module})")
+                continue
+            version = ep.dist.version if ep.dist is not None else "?"
+            info = PluginInfo(ep.name, version, ep.value)
+            try:
+                module = ep.load()
+                self.pm.register(module, name=ep.name)
+            except Exception as exc:  # a broken plugin must not break imgperc
+                info.error = f"{type(exc).__name__}: {exc}"
+                _warn(f"plugin '{ep.name}' failed to load and was skipped ({info.error})")
+            self.infos[ep.name] = info
+
+    def _owner(self, plugin_name: str) -> str:
+        return plugin_name.split(":", 1)[0]
+
+    def _hookimpls(self, hook_name: str):
+        return getattr(self.pm.hook, hook_name).get_hookimpls()
+
+    def _call_each(self, hook_name: str, make_arg: Callable[[str], Any]) -> None:
+        """Call one hook plugin by plugin, so a failing plugin is reported and skipped."""
+        for impl in self._hookimpls(hook_name):
+            owner = self._owner(impl.plugin_name)
+            try:
+                impl.function(make_arg(owner))
+            except Exception as exc:
+                message = f"{type(exc).__name__}: {exc}"
+                self.infos[owner].error = self.infos[owner].error or message
+                _warn(f"plugin '{owner}' failed in {hook_name} and was skipped there ({message})")
+
+    def registry(self, kind: str) -> Registry:
+        """The registry of one kind ('models', 'transform_nets', ...), built on first use."""
+        if kind not in self._registries:
+            registry = Registry(kind)
+
+            def make_register(owner: str) -> Callable[..., None]:
+                def register(*args: Any) -> None:
+                    if kind == "models":
+                        (spec,) = args
+                        name, item = spec.id, spec
+                    else:
+                        name, item = args
+                    registry.add(name, item, owner)
+                    self.infos[owner].provides.setdefault(kind, []).append(name)
+
+                return register
+
+            self._call_each(hookspecs.REGISTRY_HOOKS[kind], make_register)
+            self._registries[kind] = registry
+        return self._registries[kind]
+
+    def add_commands(self, cli: click.Group) -> None:
+        """Let every plugin add its commands to ``cli``, recording who added which."""
+
+        def group_for(owner: str) -> click.Group:
+            return _RecordingGroup(cli, lambda names: self._record_commands(owner, names))
+
+        self._call_each("register_commands", group_for)
+
+    def _record_commands(self, owner: str, names: list[str]) -> None:
+        self.infos[owner].provides.setdefault("commands", []).extend(names)
+
+    def load_all(self) -> None:
+        """Build every registry (for `imgperc plugins`)."""
+        for kind in hookspecs.REGISTRY_HOOKS:
+            self.registry(kind)
+
+
+class _RecordingGroup:
+    """Stands in for the root click group while one plugin adds commands to it."""
+
+    def __init__(self, group: click.Group, record: Callable[[list[str]], None]):
+        self._group = group
+        self._record = record
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        name = name or cmd.name
+        if name in self._group.commands:
+            raise PluginError(f"command '{name}' is already provided by another plugin")
+        self._group.add_command(cmd, name)
+        self._record([name])
+
+    def command(self, *args: Any, **kwargs: Any):
+        def decorator(f):
+            cmd = click.command(*args, **kwargs)(f)
+            self.add_command(cmd)
+            return cmd
+
+        return decorator
+
+    def group(self, *args: Any, **kwargs: Any):
+        def decorator(f):
+            grp = click.group(*args, **kwargs)(f)
+            self.add_command(grp)
+            return grp
+
+        return decorator
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._group, name)
+
+
+_host: PluginHost | None = None
+
+
+def host() -> PluginHost:
+    """The process-wide plugin host (created on first use)."""
+    global _host
+    if _host is None:
+        _host = PluginHost()
+    return _host
+
+
+def reset() -> None:
+    """Forget loaded plugins (tests, or after installing a plugin in-process)."""
+    global _host
+    _host = None
+
+
+def registry(kind: str) -> Registry:
+    """Shortcut: the registry of ``kind`` from the process-wide host."""
+    return host().registry(kind)
