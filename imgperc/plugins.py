@@ -77,6 +77,7 @@ class PluginHost:
         self.pm.add_hookspecs(hookspecs)
         self.infos: dict[str, PluginInfo] = {}
         self._registries: dict[str, Registry] = {}
+        self._commands: dict[str, click.Command] | None = None
         self._load_core()
         eps = entry_points if entry_points is not None else metadata.entry_points(group=ENTRY_POINT_GROUP)
         self._load_entry_points(eps)
@@ -146,16 +147,20 @@ class PluginHost:
             self._registries[kind] = registry
         return self._registries[kind]
 
-    def add_commands(self, cli: click.Group) -> None:
-        """Let every plugin add its commands to ``cli``, recording who added which."""
+    def commands(self, reserved: Iterable[str] = ()) -> dict[str, click.Command]:
+        """The commands plugins contribute (built once), recording who added which.
 
-        def group_for(owner: str) -> click.Group:
-            return _RecordingGroup(cli, lambda names: self._record_commands(owner, names))
+        ``reserved`` are the core's own command names, which no plugin may take.
+        """
+        if self._commands is None:
+            self._commands = {}
+            taken = set(reserved)
 
-        self._call_each("register_commands", group_for)
+            def group_for(owner: str) -> _CommandCollector:
+                return _CommandCollector(self._commands, taken, self.infos[owner])
 
-    def _record_commands(self, owner: str, names: list[str]) -> None:
-        self.infos[owner].provides.setdefault("commands", []).extend(names)
+            self._call_each("register_commands", group_for)
+        return self._commands
 
     def load_all(self) -> None:
         """Build every registry (for `imgperc plugins`)."""
@@ -163,38 +168,36 @@ class PluginHost:
             self.registry(kind)
 
 
-class _RecordingGroup:
-    """Stands in for the root click group while one plugin adds commands to it."""
+class _CommandCollector:
+    """What a plugin's ``register_commands(cli)`` receives: the parts of a click group it needs."""
 
-    def __init__(self, group: click.Group, record: Callable[[list[str]], None]):
-        self._group = group
-        self._record = record
+    def __init__(self, commands: dict[str, click.Command], reserved: set[str], info: PluginInfo) -> None:
+        self._commands = commands
+        self._reserved = reserved
+        self._info = info
 
     def add_command(self, cmd: click.Command, name: str | None = None) -> None:
         name = name or cmd.name
-        if name in self._group.commands:
-            raise PluginError(f"command '{name}' is already provided by another plugin")
-        self._group.add_command(cmd, name)
-        self._record([name])
+        if name in self._reserved or name in self._commands:
+            raise PluginError(f"command '{name}' is already provided by imgperc or another plugin")
+        self._commands[name] = cmd
+        self._info.provides.setdefault("commands", []).append(name)
 
-    def command(self, *args: Any, **kwargs: Any):
-        def decorator(f):
+    def command(self, *args: Any, **kwargs: Any) -> Callable[[Callable[..., Any]], click.Command]:
+        def decorator(f: Callable[..., Any]) -> click.Command:
             cmd = click.command(*args, **kwargs)(f)
             self.add_command(cmd)
             return cmd
 
         return decorator
 
-    def group(self, *args: Any, **kwargs: Any):
-        def decorator(f):
+    def group(self, *args: Any, **kwargs: Any) -> Callable[[Callable[..., Any]], click.Group]:
+        def decorator(f: Callable[..., Any]) -> click.Group:
             grp = click.group(*args, **kwargs)(f)
             self.add_command(grp)
             return grp
 
         return decorator
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._group, name)
 
 
 _host: PluginHost | None = None

@@ -15,20 +15,14 @@ from .plugins_cmd import plugins_command
 class PluginGroup(click.Group):
     """The root group: core commands plus whatever the loaded plugins add (loaded lazily)."""
 
-    _plugins_added = False
-
-    def _ensure_plugins(self) -> None:
-        if not self._plugins_added:
-            self._plugins_added = True
-            plugins.host().add_commands(self)
+    def _plugin_commands(self) -> dict[str, click.Command]:
+        return plugins.host().commands(reserved=self.commands)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        self._ensure_plugins()
-        return super().list_commands(ctx)
+        return sorted({*self.commands, *self._plugin_commands()})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        self._ensure_plugins()
-        return super().get_command(ctx, cmd_name)
+        return self.commands.get(cmd_name) or self._plugin_commands().get(cmd_name)
 
 
 @click.group(cls=PluginGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -117,6 +117,8 @@ def fetch(remote: RemoteFile, dest: Path, *, show_progress: bool | None = None) 
                 last_error = exc
             except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
                 last_error = exc
+            except requests.RequestException as exc:
+                raise DownloadError(f"{remote.name}: {exc}") from None
             time.sleep(0.5 * 2**attempt)
         raise DownloadError(f"{remote.name}: download failed after {RETRIES} tries ({last_error})")
     finally:
