@@ -137,3 +137,19 @@ def register_commands(cli):
     assert result.returncode == 0
     assert "Pretrained models" in result.stdout
     assert "plugin 'clash' failed in register_commands" in result.stderr
+
+
+def test_the_documented_example_plugin_works(tmp_path, monkeypatch):
+    """The sepia plugin in docs/plugins.md is real code: it loads, adds a command and a task."""
+    import re
+    from pathlib import Path
+
+    import torch
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "plugins.md").read_text()
+    source = re.search(r"```python\n# imgperc_sepia.py\n(.*?)```", doc, re.S).group(1)
+    activate(make_plugin(tmp_path, "sepia", source), monkeypatch)
+    assert "tensor" in CliRunner().invoke(cli, ["sepia-info"]).stdout
+    task = plugins.registry("image_tasks").get("sepia")
+    out = task.prepare()(torch.ones(1, 3, 4, 4))
+    assert out.shape == (1, 3, 4, 4) and torch.allclose(out[0, :, 0, 0], torch.tensor([1.0, 1.0, 0.937]))
