@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from imgperc import hookimpl
+import click
 
-from . import ml5, nets
+from imgperc import hookimpl
+from imgperc.tasks import ImageTask
+
+from . import ml5, nets, stylize
+from .cli import style_options, stylize_command
 
 
 @hookimpl
@@ -17,3 +21,23 @@ def register_transform_nets(register) -> None:
 def register_models(register) -> None:
     for spec in ml5.model_specs():
         register(spec)
+
+
+@hookimpl
+def register_image_tasks(register) -> None:
+    register(
+        "style",
+        ImageTask(
+            name="style",
+            help="Fast neural style transfer with a pretrained style or a trained net file.",
+            selector="style",
+            options=style_options(),
+            prepare=stylize.prepare,
+            tag=stylize.tag,
+        ),
+    )
+
+
+@hookimpl
+def register_commands(cli: click.Group) -> None:
+    cli.add_command(stylize_command)
