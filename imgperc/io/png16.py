@@ -185,21 +185,28 @@ def _unfilter(types: np.ndarray, filtered: np.ndarray) -> np.ndarray:
     """Undo PNG filtering of ``filtered[h, w, bpp]`` given each row's filter type.
 
     Every reconstructed pixel depends on its left, upper and upper-left neighbours only, so
-    all pixels of one anti-diagonal (x + y = d) are reconstructed at once: h + w - 1 numpy
-    steps instead of a Python loop over every pixel.
+    all pixels of one anti-diagonal (x + y = k) are reconstructed at once: h + w - 1 numpy
+    steps instead of a Python loop over every pixel. The image is first skewed so that
+    diagonal k is row k (pixel (y, x) at [x + y, y]), making every step plain slicing.
     """
     h, w, bpp = filtered.shape
-    recon = np.zeros((h + 1, w + 1, bpp), np.uint8)  # a zero row above and column to the left
-    types = types.astype(np.intp)
-    for d in range(h + w - 1):
-        ys = np.arange(max(0, d - w + 1), min(h, d + 1))
-        xs = d - ys
-        a = recon[ys + 1, xs].astype(np.int16)  # left
-        b = recon[ys, xs + 1].astype(np.int16)  # up
-        c = recon[ys, xs].astype(np.int16)  # upper left
-        predicted = np.choose(types[ys][:, None], (np.zeros_like(a), a, b, (a + b) >> 1, _paeth(a, b, c)))
-        recon[ys + 1, xs + 1] = (filtered[ys, xs] + predicted) & 0xFF
-    return recon[1:, 1:]
+    n = h + w - 1
+    y = np.arange(h)[:, None]
+    diagonal = y + np.arange(w)[None, :]
+    skewed = np.zeros((n, h, bpp), np.uint8)
+    skewed[diagonal, y] = filtered
+    # recon[k + 2, y + 1] = pixel (y, k - y); the zero borders stand for pixels outside the image
+    recon = np.zeros((n + 2, h + 1, bpp), np.uint8)
+    kinds = types.astype(np.int16)[:, None, None]
+    for k in range(n):
+        lo, hi = max(0, k - w + 1), min(h, k + 1)
+        a = recon[k + 1, lo + 1 : hi + 1].astype(np.int16)  # left: previous diagonal, same row
+        b = recon[k + 1, lo:hi].astype(np.int16)  # up: previous diagonal, row above
+        c = recon[k, lo:hi].astype(np.int16)  # upper left: two diagonals back, row above
+        t = kinds[lo:hi, 0]
+        predicted = np.where(t == 4, _paeth(a, b, c), np.where(t == 3, (a + b) >> 1, np.where(t == 2, b, np.where(t == 1, a, 0))))
+        recon[k + 2, lo + 1 : hi + 1] = skewed[k, lo:hi] + predicted.astype(np.uint8)
+    return recon[diagonal + 2, y + 1]
 
 
 def _filter(rows: np.ndarray, above: np.ndarray, bpp: int) -> bytes:
@@ -211,12 +218,15 @@ def _filter(rows: np.ndarray, above: np.ndarray, bpp: int) -> bytes:
     left[:, bpp:] = x[:, :-bpp]
     upper_left = np.zeros_like(x)
     upper_left[:, bpp:] = up[:, :-bpp]
-    candidates = np.stack([x, x - left, x - up, x - ((left + up) >> 1), x - _paeth(left, up, upper_left)])
-    candidates = (candidates & 0xFF).astype(np.uint8)
-    cost = np.abs(candidates.view(np.int8).astype(np.int32)).sum(axis=2)
-    best = cost.argmin(axis=0)
-    chosen = candidates[best, np.arange(len(rows))]
-    return np.hstack([best.astype(np.uint8)[:, None], chosen]).tobytes()
+    chosen = rows.copy()  # filter 0 (none) unless another does better
+    kinds = np.zeros(len(rows), np.uint8)
+    best = np.minimum(rows, -rows).sum(axis=1, dtype=np.uint32)  # |residual as int8|
+    for kind, predicted in enumerate((left, up, (left + up) >> 1, _paeth(left, up, upper_left)), start=1):
+        residual = (x - predicted).astype(np.uint8)
+        cost = np.minimum(residual, -residual).sum(axis=1, dtype=np.uint32)
+        better = cost < best
+        kinds[better], best[better], chosen[better] = kind, cost[better], residual[better]
+    return np.hstack([kinds[:, None], chosen]).tobytes()
 
 
 def _paeth(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:

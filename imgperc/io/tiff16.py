@@ -1,19 +1,20 @@
-"""16-bit TIFF with more than one sample per pixel, which Pillow reads and writes only as 8-bit.
+"""TIFF where Pillow falls short: reading 16-bit colour, writing 16-bit and EXIF.
 
-Pillow keeps 16 bits for single-sample (grayscale) TIFF only; RGB, RGBA and gray+alpha come
-back as 8-bit. Reading here reuses Pillow for everything it does well: it parses the IFD, and
-it decompresses the strips or tiles (through libtiff: LZW, Deflate, PackBits, ...) when told,
-in a small in-memory TIFF that points at the same data, that they hold one 16-bit gray image
-``samples`` times as wide. The numpy side then splits the samples and undoes the horizontal
-predictor. Writing (8 or 16 bits, used for every TIFF imgperc writes) is a minimal baseline
-TIFF: Deflate with horizontal predictor, 256 KiB strips.
+Pillow keeps 16 bits for single-sample (grayscale) TIFF only: RGB, RGBA and gray+alpha come
+back as 8-bit (16-bit gray+alpha does not open at all), and its libtiff writer cannot put EXIF
+into a compressed TIFF. Reading here reuses Pillow for what it does well: it parses the IFD, and
+it decompresses the strips or tiles (through libtiff: LZW, Deflate, PackBits, ...) when handed
+a small in-memory TIFF pointing at the same data that calls them one 16-bit gray image
+``samples`` times as wide. numpy then splits the samples and undoes the horizontal predictor.
+Writing (8 or 16 bits; every TIFF imgperc writes) is a minimal baseline TIFF: Deflate with
+horizontal predictor, 256 KiB strips, the ICC profile, and the EXIF tags of
+:func:`imgperc.io.metadata.portable_tags`.
 
-Limits (such files fall back to Pillow's 8-bit reading, see :func:`read`): classic TIFF only
-(no BigTIFF), unsigned integer samples, photometric gray or RGB (not CMYK, YCbCr, Lab or
-palette), predictor none or horizontal. Only the first page of a multi-page file is read. A
-compressed strip or tile row bigger than Pillow's decompression-bomb limit
-(``2 * PIL.Image.MAX_IMAGE_PIXELS`` samples) is refused. Written files carry the ICC profile
-and EXIF: the portable tags of :func:`imgperc.io.metadata.portable_tags`.
+Reading limits (such files go to Pillow, so 8-bit, see :func:`read`): classic TIFF only (no
+BigTIFF), unsigned integer samples, photometric gray or RGB (not CMYK, YCbCr, Lab or palette),
+predictor none or horizontal. Only the first page of a multi-page file is read. One
+compressed strip (or row of tiles) holding more than ``2 * PIL.Image.MAX_IMAGE_PIXELS``
+samples is refused as a decompression bomb by Pillow.
 """
 
 from __future__ import annotations
