@@ -41,8 +41,8 @@ STYLES: dict[str, tuple[str, str]] = {
     "rain-princess": ("rain_princess", "Leonid Afremov, Rain Princess"),
     "wreck": ("wreck", "J. M. W. Turner, The Shipwreck of the Minotaur"),
     "mathura": ("mathura", "ml5 style 'mathura'"),
-    "matilde-perez": ("matilde_perez", "ml5 style 'matilde_perez' (after Matilde Pérez)"),
-    "matta": ("matta", "ml5 style 'matta' (after Roberto Matta)"),
+    "matilde-perez": ("matilde_perez", "ml5 style 'matilde_perez'"),
+    "matta": ("matta", "ml5 style 'matta'"),
 }
 
 
