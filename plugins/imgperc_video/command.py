@@ -1,0 +1,217 @@
+"""`imgperc video`: any registered image task over a video file.
+
+The command's options are its own plus those of every task in the ``image_tasks`` registry
+(an option several tasks share, such as ``--model``, appears once). The task whose selector
+option is given (``--style``, ``-x``, ...) is prepared from its option values and run through
+the generic frame pipeline.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeRemainingColumn
+from rich.text import Text
+
+from imgperc import plugins
+from imgperc.errors import InputError
+from imgperc.io.video import probe
+from imgperc.pipeline.temporal import DEFAULT_THRESHOLD
+from imgperc.tasks import ImageTask
+
+from .process import VideoResult, check_target, clip_range, expected_frames, process_video
+
+_TIME = re.compile(r"^(?:(?:(\d+):)?(\d+):)?(\d+(?:\.\d*)?|\.\d+)$")
+
+
+def parse_time(text: str | None, option: str) -> float | None:
+    """Seconds from ``90``, ``1.5``, ``1:30`` or ``0:01:30.5``; None stays None."""
+    if text is None:
+        return None
+    match = _TIME.match(text.strip())
+    if match is None:
+        raise InputError(f"{option}: '{text}' is not a time (use seconds like 12.5, or [H:]MM:SS[.ms])")
+    hours, minutes, seconds = match.groups()
+    return int(hours or 0) * 3600 + int(minutes or 0) * 60 + float(seconds)
+
+
+def _own_params() -> list[click.Parameter]:
+    return [
+        click.Argument(["input"], type=click.Path(path_type=Path)),
+        click.Option(["-o", "--output"], type=click.Path(path_type=Path), help="Output video (default: INPUT.TAG.mp4 beside the input)."),
+        click.Option(["--size"], type=click.IntRange(min=16), metavar="N", help="Resize frames so the longest side is N pixels first."),
+        click.Option(["--crf"], type=click.IntRange(0, 51), default=18, show_default=True, help="H.264 quality (lower: better, bigger)."),
+        click.Option(["--start"], metavar="T", help="Start at T (seconds, or [H:]MM:SS[.ms])."),
+        click.Option(["--duration"], metavar="T", help="Process only T of video."),
+        click.Option(["--batch"], type=click.IntRange(min=1), metavar="N", help="Frames per network batch (default: by frame size)."),
+        click.Option(
+            ["--deflicker"],
+            type=click.FloatRange(0.0, 1.0),
+            default=0.0,
+            show_default=True,
+            metavar="S",
+            help="Temporal stability: blend the previous output frame where the input did not change, at strength S.",
+        ),
+        click.Option(["--stats"], is_flag=True, help="Print throughput and the flicker figure (output vs input frame-to-frame change)."),
+        click.Option(["--force"], is_flag=True, help="Overwrite an existing output file."),
+    ]
+
+
+def _flag(task: ImageTask) -> str:
+    """How the user selects ``task`` (``--style``, ``-x``)."""
+    for option in task.options:
+        if option.name == task.selector:
+            return "/".join(option.opts)
+    return f"--{task.selector}"
+
+
+def _given(value: Any) -> bool:
+    return value is not None and value is not False and value != ()
+
+
+class VideoCommand(click.Command):
+    """A command whose options follow the image-task registry at the time it is used."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "video",
+            callback=self._run,
+            params=_own_params(),
+            help="Apply an image task (a style, an upscaler, ...) to every frame of the INPUT video.\n\n"
+            "Keeps the frame rate, the audio (copied when the container allows), rotation and aspect "
+            "ratio. Decoding, the network and encoding run concurrently.",
+            short_help="Apply a style (or any image task) to a video.",
+        )
+        self._own = list(self.params)
+        self._tasks: list[ImageTask] = []
+        self._synced: tuple[int, tuple[str, ...]] | None = None
+
+    def _sync(self) -> None:
+        registry = plugins.registry("image_tasks")
+        key = (id(registry), tuple(registry))
+        if key == self._synced:
+            return
+        params, tasks = list(self._own), []
+        names = {p.name: p for p in params}
+        flags = {opt: p.name for p in params for opt in getattr(p, "opts", []) + getattr(p, "secondary_opts", [])}
+        for name in registry:
+            task: ImageTask = registry.get(name)
+            clash = [
+                opt
+                for option in task.options
+                for opt in option.opts + option.secondary_opts
+                if opt in flags and flags[opt] != option.name
+            ]
+            if clash:
+                click.echo(f"Warning: image task '{task.name}' skipped in `imgperc video`: option {clash[0]} is taken", err=True)
+                continue
+            tasks.append(task)
+            for option in task.options:
+                if option.name not in names:
+                    names[option.name] = option
+                    params.append(option)
+                    flags.update({opt: option.name for opt in option.opts + option.secondary_opts})
+        self.params, self._tasks, self._synced = params, tasks, key
+
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        self._sync()
+        return super().get_params(ctx)
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        self._sync()
+        rows = [(_flag(task), task.help) for task in self._tasks]
+        with formatter.section("Tasks (give exactly one)"):
+            formatter.write_dl(rows or [("(none)", "no installed plugin provides an image task")])
+        super().format_epilog(ctx, formatter)
+
+    def select(self, values: dict[str, Any]) -> ImageTask:
+        """The one task whose selector was given; an InputError for none or several."""
+        self._sync()
+        chosen = [task for task in self._tasks if _given(values.get(task.selector))]
+        if len(chosen) == 1:
+            return chosen[0]
+        if not self._tasks:
+            raise InputError("no installed plugin provides an image task (see `imgperc plugins`)")
+        if not chosen:
+            offered = ", ".join(f"{_flag(task)} ({task.name})" for task in self._tasks)
+            raise InputError(f"say what to do with the video: {offered}")
+        raise InputError(f"give only one task, not {' and '.join(_flag(task) for task in chosen)}")
+
+    def _run(self, **values: Any) -> None:
+        task = self.select(values)
+        source: Path = values["input"]
+        start = parse_time(values["start"], "--start") or 0.0
+        duration = parse_time(values["duration"], "--duration")
+        info = probe(source)
+        clip_range(info, start, duration)
+        task_values = {option.name: values.get(option.name) for option in task.options}
+        target = values["output"] or source.with_name(f"{source.stem}.{task.tag(task_values)}.mp4")
+        check_target(source, target, force=values["force"])
+        transform = task.prepare(**task_values)
+        console = Console(stderr=True)
+        columns: list[ProgressColumn] = [
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("frames"),
+            _FpsColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+        ]
+        with Progress(*columns, console=console, disable=not console.is_terminal) as progress:
+            bar = progress.add_task(f"{task.name} {source.name}", total=expected_frames(info, start, duration))
+            result = process_video(
+                source,
+                target,
+                transform,
+                size=values["size"],
+                crf=values["crf"],
+                start=start,
+                duration=duration,
+                batch_size=values["batch"],
+                deflicker=values["deflicker"],
+                measure=values["stats"],
+                force=values["force"],
+                on_frames=lambda n: progress.advance(bar, n),
+                info=info,
+            )
+            progress.update(bar, total=result.stats.frames, completed=result.stats.frames)
+        _report(result, values["stats"], values["deflicker"])
+
+
+class _FpsColumn(ProgressColumn):
+    """Frames per second, averaged over rich's recent window."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.speed
+        return Text(f"{speed:.2f} fps" if speed else "-- fps")
+
+
+def _report(result: VideoResult, stats: bool, deflicker: float) -> None:
+    fps = float(result.info.fps)
+    audio = "no audio" if result.audio == "none" else f"audio {result.audio}"
+    click.echo(f"{result.path}: {result.stats.frames} frames, {result.width}x{result.height}, {fps:g} fps, {audio}")
+    if not stats:
+        return
+    s = result.stats
+    click.echo(
+        f"time: {s.seconds:.1f} s, {s.fps:.2f} fps end-to-end; network alone {s.net_fps:.2f} fps "
+        f"(busy {100 * s.net_busy:.0f}% of the time)"
+    )
+    if s.flicker is None:
+        click.echo("flicker: n/a (needs two frames that differ)")
+        return
+    setting = f"--deflicker {deflicker:g} (threshold {DEFAULT_THRESHOLD:g})" if deflicker else "no --deflicker"
+    click.echo(
+        f"flicker: {s.flicker:.3f} = output frame-to-frame change {s.output_change:.4f} / input {s.input_change:.4f} "
+        f"({setting}; lower is steadier)"
+    )
+
+
+def video_command() -> VideoCommand:
+    """A fresh `imgperc video` command."""
+    return VideoCommand()

@@ -1,0 +1,133 @@
+"""Run one image task over one video file: probe, decode, pipeline, encode, audio, atomic rename."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from imgperc.atomic import atomic_path, check_writable
+from imgperc.errors import InputError
+from imgperc.io.video import CONTAINERS, FrameReader, FrameWriter, VideoInfo, add_audio, probe
+from imgperc.pipeline import RunStats, run_pipeline
+from imgperc.tasks import Transform
+
+PIXELS_PER_BATCH = 2_000_000
+MAX_BATCH = 8
+
+
+@dataclass(frozen=True)
+class VideoResult:
+    """What `process_video` wrote (``width``/``height`` as encoded: odd sizes gain a pixel)."""
+
+    path: Path
+    width: int
+    height: int
+    info: VideoInfo
+    audio: str
+    stats: RunStats
+
+
+def fit_longest(width: int, height: int, longest: int | None) -> tuple[int, int]:
+    """The size with the longer side ``longest`` and the same aspect ratio (unchanged if None)."""
+    if longest is None:
+        return width, height
+    factor = longest / max(width, height)
+    return max(1, round(width * factor)), max(1, round(height * factor))
+
+
+def auto_batch(width: int, height: int, scale: int) -> int:
+    """Frames per batch: as many as keep one batch's output near ``PIXELS_PER_BATCH`` pixels."""
+    return max(1, min(MAX_BATCH, PIXELS_PER_BATCH // (width * height * scale * scale)))
+
+
+def check_target(source: Path, target: Path, *, force: bool) -> None:
+    """Refuse unsupported containers, writing over the input, or over a file without ``force``."""
+    if target.suffix.lower() not in CONTAINERS:
+        raise InputError(f"cannot write '{target.suffix}' videos; use one of {', '.join(CONTAINERS)}")
+    if source.exists() and target.exists() and os.path.samefile(source, target):
+        raise InputError(f"{target} is the input video; choose another output")
+    check_writable(target, overwrite=force)
+
+
+def clip_range(info: VideoInfo, start: float, duration: float | None) -> tuple[float, float | None]:
+    """Validate ``start``/``duration`` against the video; return them (duration None: to the end)."""
+    if start < 0 or (duration is not None and duration <= 0):
+        raise InputError("--start must be 0 or more and --duration more than 0")
+    if info.duration is not None and start >= info.duration:
+        raise InputError(f"--start {start:g}s is past the end of {info.path.name} ({info.duration:g}s)")
+    return start, duration
+
+
+def expected_frames(info: VideoInfo, start: float, duration: float | None) -> int | None:
+    """Frames the range should give, from the container duration (for progress, not exact)."""
+    if info.duration is None:
+        return None
+    length = info.duration - start if duration is None else min(duration, info.duration - start)
+    return max(1, round(length * info.fps))
+
+
+def process_video(
+    source: Path,
+    target: Path,
+    transform: Transform,
+    *,
+    size: int | None = None,
+    crf: int = 18,
+    start: float = 0.0,
+    duration: float | None = None,
+    batch_size: int | None = None,
+    deflicker: float = 0.0,
+    measure: bool = False,
+    force: bool = False,
+    on_frames: Callable[[int], None] | None = None,
+    info: VideoInfo | None = None,
+) -> VideoResult:
+    """Apply ``transform`` to every frame of ``source`` and write ``target`` atomically.
+
+    Keeps the frame rate, rotation metadata, aspect ratio and audio (copied when the target
+    container allows). Nothing is left at ``target`` (or beside it) unless everything worked.
+    """
+    source, target = Path(source), Path(target)
+    info = info or probe(source)
+    start, duration = clip_range(info, start, duration)
+    check_target(source, target, force=force)
+    width, height = fit_longest(info.width, info.height, size)
+    scale = int(getattr(transform, "scale", 1))
+    batch = batch_size or auto_batch(width, height, scale)
+    audio = "none"
+    with atomic_path(target, overwrite=force) as final:
+        video_only = _sibling_temp(target) if info.has_audio else final
+        try:
+            with (
+                FrameReader(info, start=start, duration=duration, size=(width, height)) as reader,
+                FrameWriter(
+                    video_only, width * scale, height * scale, info.fps, crf=crf, rotation=info.rotation, sar=info.sar
+                ) as writer,
+            ):
+                stats = run_pipeline(
+                    reader,
+                    transform,
+                    writer.write,
+                    batch_size=batch,
+                    deflicker=deflicker,
+                    measure=measure,
+                    on_frames=on_frames,
+                )
+                writer.close()
+            if info.has_audio:
+                audio = add_audio(video_only, source, final, start=start, duration=duration)
+        finally:
+            if video_only != final:
+                video_only.unlink(missing_ok=True)
+    coded_width, coded_height = width * scale + width * scale % 2, height * scale + height * scale % 2
+    return VideoResult(target, coded_width, coded_height, info, audio, stats)
+
+
+def _sibling_temp(target: Path) -> Path:
+    """A fresh hidden file beside ``target`` for the picture-only pass (same suffix)."""
+    fd, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".video{target.suffix}", dir=target.parent)
+    os.close(fd)
+    return Path(name)

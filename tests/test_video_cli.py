@@ -1,0 +1,219 @@
+"""`imgperc video` end to end with tasks from a test plugin (not the style task): the command
+builds its options from whatever tasks are registered, keeps rate / audio / rotation, and never
+leaves a partial output behind."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from imgperc.cli.main import main
+from imgperc.io.video import count_frames, probe
+
+from plugin_factory import activate, make_plugin
+from test_video_support import audio_seconds, corrupt_halfway, make_clip, read_all
+
+TASKS = '''
+import click
+import torch
+from imgperc import hookimpl
+from imgperc.tasks import ImageTask
+
+
+class Invert:
+    scale = 1
+
+    def __call__(self, batch):
+        return 1.0 - batch
+
+
+class Nearest2x:
+    scale = 2
+
+    def __call__(self, batch):
+        return batch.repeat_interleave(2, dim=2).repeat_interleave(2, dim=3)
+
+
+class Jitter:
+    """Flickers on purpose: fresh noise on every frame."""
+    scale = 1
+
+    def __init__(self):
+        self.g = torch.Generator().manual_seed(0)
+
+    def __call__(self, batch):
+        return (batch + 0.25 * torch.rand(batch.shape, generator=self.g)).clamp(0, 1)
+
+
+class Interrupted:
+    scale = 1
+    calls = 0
+
+    def __call__(self, batch):
+        Interrupted.calls += 1
+        if Interrupted.calls == 3:
+            raise KeyboardInterrupt
+        return batch
+
+
+def model_option():
+    return click.Option(["--model"], help="Shared by several tasks.")
+
+
+def tag(name):
+    return lambda values: name + (f"-{values['model']}" if values.get("model") else "")
+
+
+@hookimpl
+def register_image_tasks(register):
+    register("invert", ImageTask("invert", "Invert colours.", "invert",
+        (click.Option(["--invert"], is_flag=True), model_option()), lambda invert, model: Invert(), tag("inv")))
+    register("double", ImageTask("double", "Nearest-neighbour 2x.", "double",
+        (click.Option(["-d", "--double"], is_flag=True), model_option()), lambda double, model: Nearest2x(), tag("x2")))
+    register("jitter", ImageTask("jitter", "Noise on every frame.", "jitter",
+        (click.Option(["--jitter"], is_flag=True),), lambda jitter: Jitter(), tag("jit")))
+    register("stop", ImageTask("stop", "Ctrl-C after two batches.", "stop",
+        (click.Option(["--stop"], is_flag=True),), lambda stop: Interrupted(), tag("stop")))
+'''
+
+
+@pytest.fixture(autouse=True)
+def test_tasks(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("IMGPERC_PLUGINS", "video,videotasks")  # no style task: these tasks only
+    activate(make_plugin(tmp_path_factory.mktemp("plugin"), "videotasks", TASKS), monkeypatch)
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    return make_clip(tmp_path_factory.mktemp("source") / "clip.mp4")
+
+
+def video(capsys, *args: str) -> tuple[int, str, str]:
+    try:
+        main(["video", *map(str, args)])
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def only(folder, *names):
+    return sorted(p.name for p in folder.iterdir()) == sorted(names)
+
+
+def test_a_non_style_task_keeps_frames_rate_and_audio(clip, tmp_path, capsys):
+    source = tmp_path / "clip.mp4"
+    source.write_bytes(clip.read_bytes())
+    code, out, err = video(capsys, "--invert", source)
+    assert code == 0, err
+    target = tmp_path / "clip.inv.mp4"
+    assert out.strip() == f"{target}: 50 frames, 64x48, 25 fps, audio copied"
+    info = probe(target)
+    assert (info.width, info.height, info.fps, info.has_audio) == (64, 48, Fraction(25), True)
+    assert count_frames(target) == 50
+    assert abs(audio_seconds(target) - audio_seconds(source)) <= 1 / 25
+    assert abs(audio_seconds(target) - count_frames(target) / 25) <= 1 / 25
+    inverted = read_all(target).astype(float)
+    assert np.abs(inverted - (255 - read_all(source).astype(float))).mean() < 6
+    assert only(tmp_path, "clip.mp4", "clip.inv.mp4")
+
+
+def test_scale_two_task_gives_twice_the_size_and_shared_options_reach_it(clip, tmp_path, capsys):
+    code, out, err = video(capsys, "-d", "--model", "m1", clip, "-o", tmp_path / "big.mkv", "--duration", "0.4")
+    assert code == 0, err
+    info = probe(tmp_path / "big.mkv")
+    assert (info.width, info.height) == (128, 96)
+    assert count_frames(tmp_path / "big.mkv") == 10
+    code, out, err = video(capsys, "--double", "--model", "m2", clip, "--start", "1.5", "--force")
+    assert out.startswith(f"{clip.parent / 'clip.x2-m2.mp4'}: 13 frames, 128x96")
+    (clip.parent / "clip.x2-m2.mp4").unlink()
+
+
+def test_options_come_from_every_registered_task_once(capsys):
+    code, out, _ = video(capsys, "--help")
+    assert code == 0
+    assert out.count("--model") == 1
+    for flag in ("--invert", "-d, --double", "--jitter", "--deflicker", "--crf"):
+        assert flag in out
+    assert "-d/--double  Nearest-neighbour 2x." in out
+
+
+def test_exactly_one_task_must_be_chosen(clip, tmp_path, capsys):
+    code, _, err = video(capsys, clip, "-o", tmp_path / "x.mp4")
+    assert code == 1
+    assert err.startswith("Error: say what to do with the video: --invert (invert), -d/--double (double)")
+    code, _, err = video(capsys, "--invert", "--double", clip, "-o", tmp_path / "x.mp4")
+    assert (code, err.strip()) == (1, "Error: give only one task, not --invert and -d/--double")
+    assert only(tmp_path)
+
+
+def test_never_overwrites_without_force(clip, tmp_path, capsys):
+    target = tmp_path / "out.mp4"
+    target.write_bytes(b"precious")
+    code, _, err = video(capsys, "--invert", clip, "-o", target)
+    assert code == 1 and "already exists (use --force to overwrite)" in err
+    assert target.read_bytes() == b"precious"
+    code, _, err = video(capsys, "--invert", clip, "-o", target, "--duration", "0.2", "--force")
+    assert code == 0, err
+    assert count_frames(target) == 5
+    code, _, err = video(capsys, "--invert", clip, "-o", tmp_path / "out.avi")
+    assert code == 1 and "cannot write '.avi' videos" in err
+
+
+@pytest.mark.parametrize("kind", ["text", "audio-only", "truncated", "garbage", "late-start", "bad-time"])
+def test_bad_inputs_fail_in_one_line_and_leave_nothing(kind, clip, tmp_path, capsys):
+    from test_video_support import ffmpeg
+
+    source, extra = tmp_path / "in.mp4", []
+    if kind == "text":
+        source.write_text("hello\n" * 100)
+    elif kind == "audio-only":
+        source = tmp_path / "in.m4a"
+        ffmpeg("-f", "lavfi", "-i", "sine=duration=0.5", str(source))
+    elif kind in ("truncated", "garbage"):
+        long = make_clip(tmp_path / "long.mp4", size="160x120", seconds=4.0, audio=None)
+        corrupt_halfway(long, source, truncate=kind == "truncated")
+        long.unlink()
+    else:
+        source.write_bytes(clip.read_bytes())
+        extra = ["--start", "9"] if kind == "late-start" else ["--duration", "1:xx"]
+    code, out, err = video(capsys, "--invert", source, "-o", tmp_path / "out.mp4", *extra)
+    assert code == 1
+    assert err.startswith("Error: ") and err.count("\n") == 1, err
+    assert "Traceback" not in err
+    assert only(tmp_path, source.name)
+
+
+def test_ctrl_c_mid_way_leaves_nothing(clip, tmp_path, capsys):
+    code, _, err = video(capsys, "--stop", clip, "-o", tmp_path / "out.mp4", "--batch", "2")
+    assert code == 130 and err.strip() in ("Aborted.", "Interrupted.")
+    assert only(tmp_path)
+
+
+def test_rotation_odd_sizes_and_container_audio_needs(tmp_path, capsys):
+    rotated = make_clip(tmp_path / "rot.mp4", audio=None, rotation=90, seconds=0.4)
+    assert video(capsys, "--invert", rotated)[0] == 0
+    assert probe(tmp_path / "rot.inv.mp4").rotation == 90
+    odd = make_clip(tmp_path / "odd.mkv", size="33x25", audio="pcm_mulaw", seconds=0.4)
+    code, out, err = video(capsys, "--invert", odd)
+    assert code == 0, err
+    assert "34x26" in out
+    info = probe(tmp_path / "odd.inv.mp4")
+    assert (info.width, info.height, info.has_audio) == (34, 26, True)
+    assert "audio re-encoded (aac)" in out
+    assert video(capsys, "-d", odd, "-o", tmp_path / "odd2.mp4")[0] == 0
+    assert (probe(tmp_path / "odd2.mp4").width, probe(tmp_path / "odd2.mp4").height) == (66, 50)
+
+
+def test_stats_show_the_flicker_figure_and_deflicker_lowers_it(clip, tmp_path, capsys):
+    figures = {}
+    for strength in ("0", "0.8"):
+        code, out, err = video(capsys, "--jitter", clip, "-o", tmp_path / f"{strength}.mp4", "--stats", "--deflicker", strength)
+        assert code == 0, err
+        line = next(line for line in out.splitlines() if line.startswith("flicker: "))
+        figures[strength] = float(line.split()[1])
+        assert "fps end-to-end; network alone" in out
+    assert figures["0.8"] < 0.8 * figures["0"]
