@@ -21,7 +21,7 @@ from .settings import plugin_allowlist
 
 ENTRY_POINT_GROUP = "imgperc"
 CORE_PLUGIN = "imgperc"
-CORE_MODULES: tuple[str, ...] = ()
+CORE_MODULES: tuple[str, ...] = ("imgperc.losses.plugin",)
 
 
 @dataclass

@@ -1,0 +1,26 @@
+"""Loss networks: frozen feature extractors with named taps (see :mod:`.base` for the contract).
+
+Built in: ``vgg16`` (torchvision, the paper's), ``vgg19`` (Oxford weights, TF.js export,
+downloaded per layer) and ``squeezenet1_1``. Plugins add more through the
+``register_loss_networks`` hook by registering a :class:`NetworkDef`.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from ... import plugins
+from .base import CaffePreprocess, ImageNetNormalize, LossNetwork, NetworkDef
+
+
+def network_def(name: str) -> NetworkDef:
+    """The registered definition of loss network ``name`` (clear error if unknown)."""
+    return plugins.registry("loss_networks").get(name)
+
+
+def load_loss_network(name: str, taps: Sequence[str]) -> LossNetwork:
+    """Loss network ``name`` truncated after the deepest of ``taps``; fetches only needed weights."""
+    return network_def(name).load(taps)
+
+
+__all__ = ["CaffePreprocess", "ImageNetNormalize", "LossNetwork", "NetworkDef", "load_loss_network", "network_def"]
