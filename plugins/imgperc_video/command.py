@@ -23,7 +23,7 @@ from imgperc.io.video import probe
 from imgperc.pipeline.temporal import DEFAULT_THRESHOLD
 from imgperc.tasks import ImageTask
 
-from .process import VideoResult, check_target, clip_range, expected_frames, process_video
+from .process import VideoResult, check_target, check_range, expected_frames, process_video
 
 _TIME = re.compile(r"^(?:(?:(\d+):)?(\d+):)?(\d+(?:\.\d*)?|\.\d+)$")
 
@@ -147,7 +147,7 @@ class VideoCommand(click.Command):
         start = parse_time(values["start"], "--start") or 0.0
         duration = parse_time(values["duration"], "--duration")
         info = probe(source)
-        clip_range(info, start, duration)
+        check_range(info, start, duration)
         task_values = {option.name: values.get(option.name) for option in task.options}
         target = values["output"] or source.with_name(f"{source.stem}.{task.tag(task_values)}.mp4")
         check_target(source, target, force=values["force"])

@@ -52,13 +52,12 @@ def check_target(source: Path, target: Path, *, force: bool) -> None:
     check_writable(target, overwrite=force)
 
 
-def clip_range(info: VideoInfo, start: float, duration: float | None) -> tuple[float, float | None]:
-    """Validate ``start``/``duration`` against the video; return them (duration None: to the end)."""
+def check_range(info: VideoInfo, start: float, duration: float | None) -> None:
+    """Refuse a negative start, a start past the end, or a duration that is not positive."""
     if start < 0 or (duration is not None and duration <= 0):
         raise InputError("--start must be 0 or more and --duration more than 0")
     if info.duration is not None and start >= info.duration:
         raise InputError(f"--start {start:g}s is past the end of {info.path.name} ({info.duration:g}s)")
-    return start, duration
 
 
 def expected_frames(info: VideoInfo, start: float, duration: float | None) -> int | None:
@@ -92,7 +91,7 @@ def process_video(
     """
     source, target = Path(source), Path(target)
     info = info or probe(source)
-    start, duration = clip_range(info, start, duration)
+    check_range(info, start, duration)
     check_target(source, target, force=force)
     width, height = fit_longest(info.width, info.height, size)
     scale = int(getattr(transform, "scale", 1))

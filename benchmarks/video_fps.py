@@ -1,0 +1,81 @@
+"""End-to-end video throughput next to the network alone, at 640x360 and 1280x720.
+
+    python benchmarks/video_fps.py [--style wave] [--frames 25] [--sizes 640,1280] [--batch N]
+
+For each size (longest side) it decodes the first ``--frames`` frames of the clip into memory
+and times the style network alone on them (after one warm-up batch), then times
+``imgperc video`` doing the same frames (probe, decode, network, encode, audio remux) and prints
+both rates, the share of the time decoding and encoding cost (1 - end-to-end / network), and
+how busy the network was inside the end-to-end run. The style model must be
+installed or downloadable (set IMGPERC_MIRROR to use a local mirror).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import click
+import torch
+
+from imgperc import plugins
+from imgperc.io.video import FrameReader, probe
+from imgperc.pipeline import to_batch
+from imgperc_video.process import auto_batch, fit_longest, process_video
+
+CLIP = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "video" / "bigbuckbunny.mp4"
+
+
+def network_fps(transform, frames: list, batch: int) -> float:
+    """Frames per second of the transform alone on frames already in memory."""
+    batches = [to_batch(frames[i : i + batch]) for i in range(0, len(frames), batch)]
+    with torch.inference_mode():
+        transform(batches[0])  # warm-up (allocations, kernel selection)
+        start = time.perf_counter()
+        for chunk in batches:
+            transform(chunk)
+    return len(frames) / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clip", type=Path, default=CLIP)
+    parser.add_argument("--style", default="wave")
+    parser.add_argument("--frames", type=int, default=25, help="frames per measurement")
+    parser.add_argument("--sizes", default="640,1280", help="longest sides to measure")
+    parser.add_argument("--batch", type=int, help="frames per batch (default: as `imgperc video`)")
+    args = parser.parse_args()
+
+    task = plugins.registry("image_tasks").get("style")
+    parse = click.Command("style", params=list(task.options))
+    values = parse.make_context("style", ["--style", args.style]).params
+    transform = task.prepare(**values)
+    info = probe(args.clip)
+    seconds = args.frames / float(info.fps)
+    print(f"clip {args.clip.name}, style {args.style}, {args.frames} frames per run")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
+    print(f"{'size':>10} {'batch':>5} {'network fps':>12} {'end-to-end fps':>15} {'decode+encode share':>20} {'network busy':>13}")
+    for longest in (int(side) for side in args.sizes.split(",")):
+        width, height = fit_longest(info.width, info.height, longest)
+        batch = args.batch or auto_batch(width, height, transform.scale)
+        with FrameReader(info, duration=seconds, size=(width, height)) as reader:
+            frames = list(reader)
+        net = network_fps(transform, frames, batch)
+        with tempfile.TemporaryDirectory() as folder:
+            start = time.perf_counter()
+            result = process_video(
+                args.clip, Path(folder) / "out.mp4", transform, size=longest, duration=seconds, batch_size=batch
+            )
+            total = result.stats.frames / (time.perf_counter() - start)
+        share = max(0.0, 1.0 - total / net)
+        busy = 100 * result.stats.net_busy
+        print(f"{width:>5}x{height:<4} {batch:>5} {net:>12.3f} {total:>15.3f} {100 * share:>19.1f}% {busy:>12.1f}%")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
