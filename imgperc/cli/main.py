@@ -10,6 +10,7 @@ from .. import __version__, plugins
 from ..errors import ImgpercError
 from .models_cmd import models
 from .plugins_cmd import plugins_command
+from .train_cmd import train_group
 
 
 class PluginGroup(click.Group):
@@ -39,6 +40,7 @@ def cli(ctx: click.Context, debug: bool, verbose: int) -> None:
 
 cli.add_command(plugins_command)
 cli.add_command(models)
+cli.add_command(train_group)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -41,3 +41,10 @@ def register_image_tasks(register) -> None:
 @hookimpl
 def register_commands(cli: click.Group) -> None:
     cli.add_command(stylize_command)
+
+
+@hookimpl
+def register_trainers(register) -> None:
+    from .train import train_style_command
+
+    register("style", train_style_command)

@@ -1,0 +1,102 @@
+"""Pictures a run writes, drawn with Pillow: the loss curve and preview grids."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+from PIL import Image, ImageDraw, ImageFont
+
+from ..atomic import atomic_path
+
+COLOURS = ((31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75), (227, 119, 194), (127, 127, 127))
+
+
+def _font() -> ImageFont.ImageFont:
+    return ImageFont.load_default()
+
+
+def _ticks(low: float, high: float) -> list[float]:
+    """Powers of ten (and their 2x, 5x if the span is short) within [low, high]."""
+    first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
+    steps = (1, 2, 5) if last - first <= 2 else (1,)
+    ticks = [m * 10.0**e for e in range(first, last + 1) for m in steps]
+    return [t for t in ticks if low <= t <= high]
+
+
+def loss_curve(records: Sequence[dict[str, Any]], path: Path, *, title: str = "", size: tuple[int, int] = (800, 500)) -> None:
+    """Every loss term against the iteration on a log scale, with a legend, as a PNG."""
+    series: dict[str, list[tuple[int, float]]] = {}
+    for record in records:
+        for name, value in record["loss"].items():
+            if value > 0 and math.isfinite(value):
+                series.setdefault(name, []).append((record["iteration"], value))
+    width, height = size
+    left, right, top, bottom = 70, 170, 30, 45
+    image = Image.new("RGB", size, "white")
+    draw = ImageDraw.Draw(image)
+    font = _font()
+    draw.text((left, 8), title, fill="black", font=font)
+    x0, x1, y0, y1 = left, width - right, height - bottom, top
+    draw.rectangle((x0, y1, x1, y0), outline="black")
+    points = [p for values in series.values() for p in values]
+    if points:
+        it_max = max(max(i for i, _ in points), 1)
+        lo = math.log10(min(v for _, v in points))
+        hi = math.log10(max(v for _, v in points))
+        lo, hi = (lo - 0.5, hi + 0.5) if hi - lo < 1e-9 else (lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo))
+
+        def xy(i: int, v: float) -> tuple[float, float]:
+            return x0 + (x1 - x0) * i / it_max, y0 - (y0 - y1) * (math.log10(v) - lo) / (hi - lo)
+
+        for tick in _ticks(10**lo, 10**hi):
+            _, y = xy(0, tick)
+            draw.line((x0, y, x1, y), fill=(225, 225, 225))
+            draw.text((5, y - 6), f"{tick:.0e}", fill="black", font=font)
+        for step in range(6):
+            i = round(it_max * step / 5)
+            x, _ = xy(i, 10**lo)
+            draw.line((x, y0, x, y0 + 4), fill="black")
+            draw.text((x - 12, y0 + 8), str(i), fill="black", font=font)
+        for n, (name, values) in enumerate(sorted(series.items(), key=lambda kv: kv[0] != "total")):
+            colour = COLOURS[n % len(COLOURS)]
+            line = [xy(i, v) for i, v in values]
+            if len(line) > 1:
+                draw.line(line, fill=colour, width=2 if name == "total" else 1)
+            else:
+                draw.ellipse((line[0][0] - 2, line[0][1] - 2, line[0][0] + 2, line[0][1] + 2), fill=colour)
+            ly = top + 14 * n
+            draw.line((x1 + 10, ly + 6, x1 + 30, ly + 6), fill=colour, width=2)
+            draw.text((x1 + 35, ly), name, fill="black", font=font)
+    draw.text(((x0 + x1) // 2 - 20, height - 18), "iteration", fill="black", font=font)
+    save_png(image, path)
+
+
+def to_pil(image: torch.Tensor) -> Image.Image:
+    """[3,H,W] in [0,1] -> 8-bit RGB."""
+    array = (image.detach().float().clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+    return Image.fromarray(array, "RGB")
+
+
+def grid(rows: Sequence[Sequence[torch.Tensor]], gap: int = 4) -> Image.Image:
+    """Rows of [3,H,W] images side by side (each row's images may differ in size)."""
+    pictures = [[to_pil(t) for t in row] for row in rows]
+    width = max(sum(p.width for p in row) + gap * (len(row) - 1) for row in pictures)
+    height = sum(max(p.height for p in row) for row in pictures) + gap * (len(pictures) - 1)
+    canvas = Image.new("RGB", (width, height), "white")
+    y = 0
+    for row in pictures:
+        x = 0
+        for picture in row:
+            canvas.paste(picture, (x, y))
+            x += picture.width + gap
+        y += max(p.height for p in row) + gap
+    return canvas
+
+
+def save_png(image: Image.Image, path: Path) -> None:
+    """Write a PNG atomically (replacing an older version of the run's own file)."""
+    with atomic_path(path, overwrite=True) as tmp:
+        image.save(tmp, format="PNG")

@@ -1,0 +1,203 @@
+"""`imgperc train style`: a johnson transform net trained with a perceptual loss recipe.
+
+Data: every image under ``--data`` (recursive), its shorter side resized to ``--image-size``
+and a random square crop of that size taken. Loss: a recipe (``--preset``, by default the
+paper's: VGG-16, content relu2_2, style relu1_2/2_2/3_3/4_3) against one style image.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+import click
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from imgperc.errors import InputError
+from imgperc.io.image import read_image
+from imgperc.losses import LossReport, PerceptualLoss, load_loss_network, resolve_recipe
+from imgperc.train import TrainJob, common_options, list_images, split_settings, train
+
+from .nets import johnson
+
+TASK = "style"
+PREVIEW_IMAGES = 3
+
+
+def resize_shorter(pixels: torch.Tensor, size: int) -> torch.Tensor:
+    """[3,H,W] -> shorter side ``size`` (antialiased bilinear)."""
+    h, w = pixels.shape[-2:]
+    scale = size / min(h, w)
+    target = (max(size, round(h * scale)), max(size, round(w * scale)))
+    return F.interpolate(pixels[None], size=target, mode="bilinear", antialias=True, align_corners=False)[0].clamp(0, 1)
+
+
+def resize_longer(pixels: torch.Tensor, size: int) -> torch.Tensor:
+    """[3,H,W] -> longer side ``size`` (antialiased bilinear)."""
+    h, w = pixels.shape[-2:]
+    scale = size / max(h, w)
+    target = (max(1, round(h * scale)), max(1, round(w * scale)))
+    return F.interpolate(pixels[None], size=target, mode="bilinear", antialias=True, align_corners=False)[0].clamp(0, 1)
+
+
+class ContentCrop:
+    """A training sample: shorter side resized to ``size``, then a random ``size`` x ``size`` crop."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+    def __call__(self, pixels: torch.Tensor, rng: random.Random) -> tuple[torch.Tensor]:
+        image = resize_shorter(pixels, self.size)
+        h, w = image.shape[-2:]
+        top, left = rng.randint(0, h - self.size), rng.randint(0, w - self.size)
+        return (image[:, top : top + self.size, left : left + self.size].contiguous(),)
+
+
+def center_crop(pixels: torch.Tensor, size: int) -> torch.Tensor:
+    image = resize_shorter(pixels, size)
+    h, w = image.shape[-2:]
+    top, left = (h - size) // 2, (w - size) // 2
+    return image[:, top : top + size, left : left + size]
+
+
+def parse_layers(value: str | None) -> list[str] | None:
+    """``relu1_2,relu2_2`` -> names (None keeps the preset's)."""
+    if value is None:
+        return None
+    layers = [v.strip() for v in value.split(",") if v.strip()]
+    if not layers:
+        raise InputError("--style-layers needs at least one layer name")
+    return layers
+
+
+class StyleJob(TrainJob):
+    """A style transform net for one style image."""
+
+    task = TASK
+    architecture = "johnson"
+
+    def __init__(
+        self,
+        style_image: Path,
+        data: Path,
+        *,
+        image_size: int = 256,
+        style_size: int | None = None,
+        preset: str | None = None,
+        loss_network: str | None = None,
+        content_weight: float | None = None,
+        style_weight: float | None = None,
+        tv_weight: float | None = None,
+        style_layers: list[str] | None = None,
+        channels: int = 32,
+        residual_blocks: int = 5,
+    ) -> None:
+        if image_size < 16 or image_size % 4:
+            raise InputError(f"--image-size must be a multiple of 4 and at least 16, got {image_size}")
+        if style_size is not None and style_size < 16:
+            raise InputError(f"--style-size must be at least 16, got {style_size}")
+        if channels < 1 or residual_blocks < 0:
+            raise InputError("--channels must be >= 1 and --residual-blocks >= 0")
+        self.style_path = Path(style_image)
+        self.style = read_image(self.style_path).pixels
+        self.data = Path(data)
+        self.files = list_images(self.data)
+        self.image_size = image_size
+        self.style_size = style_size or image_size
+        recipe = resolve_recipe(preset, network=loss_network, content_weight=content_weight,
+                                style_weight=style_weight, tv_weight=tv_weight)
+        if recipe.network is None or not recipe.style_layers or not recipe.style_weight:
+            raise InputError(f"loss recipe '{recipe.name}' has no style term; choose a style preset")
+        if style_layers is not None:
+            recipe = recipe.replace(style_layers=self._style_multipliers(recipe, style_layers)).validate()
+        self.recipe = recipe
+        self.config = {"channels": channels, "residual_blocks": residual_blocks}
+        self.objective: PerceptualLoss | None = None
+
+    @staticmethod
+    def _style_multipliers(recipe, layers: list[str]) -> dict[str, float]:
+        """The preset's multiplier where it has one, else 1/C^2 (C: the layer's channels)."""
+        network = load_loss_network(recipe.network, tuple(layers))
+        with torch.no_grad():
+            widths = {k: v.shape[1] for k, v in network(torch.zeros(1, 3, 32, 32)).items()}
+        return {l: recipe.style_layers.get(l, 1.0 / widths[l] ** 2) for l in layers}
+
+    def build_net(self) -> nn.Module:
+        return johnson(**self.config)
+
+    def sampler(self) -> ContentCrop:
+        return ContentCrop(self.image_size)
+
+    def setup(self, device: torch.device) -> None:
+        self.objective = PerceptualLoss(self.recipe).to(device)
+        self.objective.set_style(resize_longer(self.style, self.style_size)[None].to(device))
+
+    def loss(self, net: nn.Module, batch: tuple[torch.Tensor, ...]) -> LossReport:
+        (content,) = batch
+        return self.objective(net(content), content=content)
+
+    def previews(self, net: nn.Module) -> list[list[torch.Tensor]]:
+        from imgperc.inference import net_device, run_net
+
+        picks = sorted({round(i * (len(self.files) - 1) / max(PREVIEW_IMAGES - 1, 1)) for i in range(PREVIEW_IMAGES)})
+        inputs = []
+        for index in picks:
+            try:
+                inputs.append(center_crop(read_image(self.files[index]).pixels, self.image_size))
+            except InputError:
+                continue
+        if not inputs:
+            return [[resize_longer(self.style, self.image_size)]]
+        batch = torch.stack(inputs).to(net_device(net))
+        outputs = run_net(net, batch, pad=16)
+        return [[resize_longer(self.style, self.image_size), *inputs], [torch.ones(3, 1, 1), *outputs.cpu()]]
+
+    def signature(self) -> dict[str, Any]:
+        return {
+            "style_image": str(self.style_path.resolve()),
+            "data": str(self.data.resolve()),
+            "image_size": self.image_size,
+            "style_size": self.style_size,
+            "recipe": self.recipe.to_dict(),
+        }
+
+    def metadata(self) -> dict[str, Any]:
+        return {
+            "recipe": self.recipe.to_dict(),
+            "loss_network": self.recipe.network,
+            "style_image": self.style_path.name,
+            "style_size": self.style_size,
+            "data": {"folder": str(self.data), "images": len(self.files), "image_size": self.image_size},
+        }
+
+
+@click.command("style")
+@click.option("--style-image", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The style to learn.")
+@click.option("--data", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder of content images (searched recursively).")
+@click.option("--image-size", type=int, default=256, show_default=True, help="Training crops are this size squared.")
+@click.option("--style-size", type=int, default=None, help="Longer side of the style image for its Gram targets [default: --image-size].")
+@click.option("--preset", default=None, help="Loss recipe preset [default: paper, or the --loss-network's own].")
+@click.option("--loss-network", default=None, help="Loss network (vgg16, vgg19, ...).")
+@click.option("--content-weight", type=float, default=None, help="Override the preset's content weight.")
+@click.option("--style-weight", type=float, default=None, help="Override the preset's style weight.")
+@click.option("--tv-weight", type=float, default=None, help="Override the preset's total-variation weight.")
+@click.option("--style-layers", default=None, help="Comma-separated style taps replacing the preset's (e.g. relu1_2,relu2_2,relu3_1).")
+@click.option("--channels", type=int, default=32, show_default=True, help="Width of the net's first layer (the paper: 32).")
+@click.option("--residual-blocks", type=int, default=5, show_default=True, help="Residual blocks (the paper: 5).")
+@common_options(iterations=40000, batch_size=4)
+def train_style_command(**values: Any) -> None:
+    """Train a fast style-transfer net on a folder of content images (Johnson et al., 2016).
+
+    The paper's recipe by default: 256x256 crops, batch 4, 40,000 iterations, Adam 1e-3,
+    VGG-16 content relu2_2 and style relu1_2/2_2/3_3/4_3. The result, RUN/model.safetensors,
+    works with `imgperc stylize --model`; with --name, `imgperc stylize --style NAME` finds it.
+    """
+    style_image: Path = values["style_image"]
+    default_out = f"style-{values['name'] or style_image.stem}"
+    settings, options = split_settings(values, default_out)
+    options["style_layers"] = parse_layers(options["style_layers"])
+    job = StyleJob(options.pop("style_image"), options.pop("data"), **options)
+    train(job, settings)
