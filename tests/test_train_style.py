@@ -67,6 +67,10 @@ def test_name_installs_a_user_model(tmp_path, content, use_mirror):
     result = _train([*args, "--out", str(tmp_path / "a")])
     assert result.exit_code == 0, result.output
     assert list(user_models("style")) == ["my-mosaic"] and user_models("sr") == {}
+    picture = tmp_path / "styled.png"
+    styled = CliRunner().invoke(cli, ["stylize", "--style", "my-mosaic", str(DATA_DIR / "content" / "stata.jpg"), "-o", str(picture), "--size", "32"])
+    assert styled.exit_code == 0, styled.output
+    assert picture.is_file()
     again = _train([*args, "--out", str(tmp_path / "b")])
     assert again.exit_code != 0 and "already installed" in str(again.exception or again.output)
     assert not (tmp_path / "b").exists()  # refused before any work

@@ -14,6 +14,7 @@ from torch import nn
 
 from imgperc import hub
 from imgperc.errors import InputError, ModelNotAvailable
+from imgperc.hub.user import user_models
 from imgperc.inference import run_net, select_device
 from imgperc.modelfile import build_model, read_metadata
 
@@ -33,8 +34,8 @@ def stylize_batch(net: nn.Module, batch: torch.Tensor, *, preserve_color: bool =
 
 
 def style_names() -> list[str]:
-    """Ids of every style model on the hub."""
-    return sorted(spec.id for spec in hub.specs().values() if spec.task == TASK)
+    """Ids of every style model on the hub, then the user's trained styles."""
+    return sorted(spec.id for spec in hub.specs().values() if spec.task == TASK) + sorted(user_models(TASK))
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,8 @@ def choose(style: str | None, model: str | Path | None) -> StyleChoice:
         spec = hub.find_spec(style)
     except ModelNotAvailable:
         spec = None
+    if spec is None and style in user_models(TASK):
+        return StyleChoice(tag=style, path=user_models(TASK)[style])
     if spec is None or spec.task != TASK:
         raise InputError(f"unknown style '{style}' (known: {', '.join(style_names())})")
     return StyleChoice(tag=spec.id, spec=spec)
