@@ -52,6 +52,11 @@ def register_trainers(register: Register) -> None:
 
 
 @hookspec
+def register_evaluators(register: Register) -> None:
+    """Contribute benchmarks for `imgperc eval TASK`: ``register(name, click_command)``."""
+
+
+@hookspec
 def register_image_tasks(register: Register) -> None:
     """Contribute image-to-image tasks usable by batch and video pipelines: ``register(name, task)``."""
 
@@ -63,6 +68,7 @@ REGISTRY_HOOKS: dict[str, str] = {
     "loss_networks": "register_loss_networks",
     "loss_recipes": "register_loss_recipes",
     "trainers": "register_trainers",
+    "evaluators": "register_evaluators",
     "image_tasks": "register_image_tasks",
 }
 

@@ -8,6 +8,7 @@ import click
 
 from .. import __version__, plugins
 from ..errors import ImgpercError
+from .eval_cmd import eval_group
 from .models_cmd import models
 from .plugins_cmd import plugins_command
 from .train_cmd import train_group
@@ -41,6 +42,7 @@ def cli(ctx: click.Context, debug: bool, verbose: int) -> None:
 cli.add_command(plugins_command)
 cli.add_command(models)
 cli.add_command(train_group)
+cli.add_command(eval_group)
 
 
 def main(argv: list[str] | None = None) -> None:
