@@ -1,0 +1,163 @@
+"""`imgperc eval sr`: the standard super-resolution benchmark protocol.
+
+For each high-resolution ground-truth image (HR):
+
+1. HR is cropped to a multiple of the scale (keeping the top-left corner, like Matlab's
+   ``modcrop``).
+2. The low-resolution input (LR) is made from it: ``bicubic`` degradation is Pillow's bicubic
+   downsampling (the benchmark protocol, which reproduces the paper's bicubic row); ``blur``
+   first applies the training degradation's Gaussian blur (sigma 1.0, :mod:`.degrade`). LR is
+   rounded to the ground truth's bit depth, as if saved to a file.
+3. Every method (bicubic interpolation always, then each model) upscales LR as
+   `imgperc upscale` would; outputs are rounded the same way.
+4. PSNR and SSIM are computed on the Y channel with ``scale`` pixels cropped from each border
+   (:mod:`imgperc.metrics`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from imgperc.io import Image, read_image
+from imgperc.metrics import y_psnr_ssim
+
+from .bicubic import downscale_bicubic
+from .degrade import degrade
+from .upscale import Upscaler, upscale_image
+
+DEGRADATIONS = ("bicubic", "blur")
+BICUBIC = "bicubic"
+
+
+@dataclass(frozen=True)
+class Score:
+    psnr: float
+    ssim: float
+
+
+@dataclass
+class ImageScores:
+    """One ground-truth image: its (cropped) size and each method's score."""
+
+    image: str
+    width: int
+    height: int
+    scores: dict[str, Score] = field(default_factory=dict)
+
+
+@dataclass
+class Evaluation:
+    """The scores of every method on every image of one data set."""
+
+    data: str
+    scale: int
+    degradation: str
+    histogram_match: bool
+    methods: list[str]
+    images: list[ImageScores] = field(default_factory=list)
+
+    def means(self) -> dict[str, Score]:
+        """Each method's mean PSNR and mean SSIM over the images (the tables' convention)."""
+        n = len(self.images)
+        return {
+            m: Score(sum(i.scores[m].psnr for i in self.images) / n, sum(i.scores[m].ssim for i in self.images) / n)
+            for m in self.methods
+        }
+
+    def to_json(self) -> str:
+        """Settings, per-image and mean scores as JSON (an infinite PSNR is written as null)."""
+
+        def pair(score: Score) -> dict[str, float | None]:
+            return {"psnr": score.psnr if math.isfinite(score.psnr) else None, "ssim": score.ssim}
+
+        doc: dict[str, Any] = {
+            "data": self.data,
+            "scale": self.scale,
+            "degradation": self.degradation,
+            "histogram_match": self.histogram_match,
+            "metric": {"channel": "Y (BT.601, Matlab rgb2ycbcr)", "border": self.scale, "ssim_window": "11x11 Gaussian, sigma 1.5"},
+            "methods": self.methods,
+            "images": [
+                {"image": i.image, "width": i.width, "height": i.height, "scores": {m: pair(s) for m, s in i.scores.items()}}
+                for i in self.images
+            ],
+            "mean": {m: pair(s) for m, s in self.means().items()},
+        }
+        return json.dumps(doc, indent=2, allow_nan=False)
+
+    def to_csv(self) -> str:
+        """One row per image and method, then one ``mean`` row per method."""
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["image", "width", "height", "method", "psnr", "ssim"])
+        for i in self.images:
+            for m in self.methods:
+                writer.writerow([i.image, i.width, i.height, m, f"{i.scores[m].psnr:.4f}", f"{i.scores[m].ssim:.6f}"])
+        for m, s in self.means().items():
+            writer.writerow(["mean", "", "", m, f"{s.psnr:.4f}", f"{s.ssim:.6f}"])
+        return out.getvalue()
+
+
+def quantize(pixels: torch.Tensor, bit_depth: int) -> torch.Tensor:
+    """Round [0, 1] values to what a file of ``bit_depth`` bits holds."""
+    levels = 65535.0 if bit_depth == 16 else 255.0
+    return pixels.clamp(0.0, 1.0).mul(levels).round().div(levels)
+
+
+def ground_truth(image: Image, scale: int) -> Image:
+    """``image`` cropped to a multiple of ``scale`` (top-left kept), without alpha."""
+    w, h = image.size
+    width, height = w - w % scale, h - h % scale
+    if width < scale or height < scale:
+        raise ValueError(f"a {w}x{h} image is smaller than the scale {scale}")
+    return Image(pixels=image.pixels[:, :height, :width].contiguous(), alpha=None, bit_depth=image.bit_depth, grayscale=image.grayscale)
+
+
+def low_resolution(truth: Image, scale: int, degradation: str) -> Image:
+    """The degraded, downscaled, rounded input made from the ground truth."""
+    if degradation not in DEGRADATIONS:
+        raise ValueError(f"unknown degradation '{degradation}' (choose from {', '.join(DEGRADATIONS)})")
+    hr = truth.pixels[None]
+    lr = downscale_bicubic(hr, scale) if degradation == BICUBIC else degrade(hr, scale)
+    return Image(pixels=quantize(lr[0], truth.bit_depth), alpha=None, bit_depth=truth.bit_depth, grayscale=truth.grayscale)
+
+
+def evaluate(
+    files: list[Path],
+    scale: int,
+    upscalers: dict[str, Upscaler],
+    *,
+    degradation: str = BICUBIC,
+    data: Path | None = None,
+    histogram_match: bool = True,
+    on_image: Callable[[Path, Image, Image, dict[str, torch.Tensor], ImageScores], None] | None = None,
+) -> Evaluation:
+    """Score each upscaler (by name, bicubic included by the caller) on each ground-truth file.
+
+    Images are named by their path below ``data`` (the data set's folder) when given.
+
+    ``on_image(path, truth, low, outputs, scores)`` is called after each image (crops, progress).
+    """
+    result = Evaluation(data=str(data or ""), scale=scale, degradation=degradation, histogram_match=histogram_match, methods=list(upscalers))
+    for path in files:
+        truth = ground_truth(read_image(path), scale)
+        low = low_resolution(truth, scale, degradation)
+        name = path.relative_to(data).as_posix() if data is not None else path.name
+        scores = ImageScores(name, *truth.size)
+        outputs = {}
+        for name, upscaler in upscalers.items():
+            output = quantize(upscale_image(upscaler, low).pixels, truth.bit_depth)
+            outputs[name] = output
+            scores.scores[name] = Score(*y_psnr_ssim(output, truth.pixels, scale))
+        result.images.append(scores)
+        if on_image is not None:
+            on_image(path, truth, low, outputs, scores)
+    return result

@@ -1,0 +1,122 @@
+"""`imgperc eval sr`: the protocol on a tiny synthetic set, result files, crops, and the Set5 bicubic row."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+from PIL import Image
+
+from conftest import DATA_DIR
+from imgperc.cli.main import cli
+from imgperc.errors import InputError
+from imgperc.io import read_image
+from imgperc.metrics import y_psnr_ssim
+from imgperc_sr.evaluate import ground_truth, low_resolution
+from test_upscale import save_sr_model
+
+
+def _dataset(folder):
+    """Two small textured 'ground truth' images, one with sizes that are not multiples of 4."""
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for name, (w, h) in (("a.png", (48, 40)), ("b.png", (45, 38))):
+        yy, xx = np.mgrid[0:h, 0:w]
+        base = np.stack([np.sin(xx / 3) * 100 + 120, np.cos(yy / 4) * 90 + 120, (xx + yy) * 2], -1)
+        noisy = np.clip(base + rng.normal(0, 12, base.shape), 0, 255).astype(np.uint8)
+        Image.fromarray(noisy).save(folder / name)
+    return folder
+
+
+def _eval(*args):
+    return CliRunner().invoke(cli, ["eval", "sr", *map(str, args)])
+
+
+def _pillow_bicubic_scores(path, scale):
+    """The protocol written out with Pillow on 8-bit images (no imgperc resampling code)."""
+    image = Image.open(path).convert("RGB")
+    w, h = image.size
+    hr = image.crop((0, 0, w - w % scale, h - h % scale))
+    lr = hr.resize((hr.width // scale, hr.height // scale), Image.Resampling.BICUBIC)
+    sr = lr.resize(hr.size, Image.Resampling.BICUBIC)
+    as_tensor = lambda im: torch.from_numpy(np.asarray(im, dtype=np.float32) / 255).permute(2, 0, 1)  # noqa: E731
+    return y_psnr_ssim(as_tensor(sr), as_tensor(hr), scale)
+
+
+def test_eval_on_a_tiny_synthetic_set(tmp_path):
+    data = _dataset(tmp_path / "tiny")
+    model = save_sr_model(tmp_path / "net.safetensors", 4)
+    out, crops = tmp_path / "results", tmp_path / "crops"
+    result = _eval("-x", "4", "--data", data, "--model", model, "--model", "bicubic", "-o", out, "--crops", crops, "--crop-size", "32")
+    assert result.exit_code == 0, result.output
+    assert "mean" in result.output and "bicubic" in result.output and "net" in result.output
+    doc = json.loads((out / "eval-sr-tiny-x4.json").read_text())
+    assert doc["methods"] == ["bicubic", "net"] and doc["scale"] == 4 and doc["degradation"] == "bicubic"
+    assert [(i["image"], i["width"], i["height"]) for i in doc["images"]] == [("a.png", 48, 40), ("b.png", 44, 36)]
+    for image in doc["images"]:
+        psnr, ssim = _pillow_bicubic_scores(data / image["image"], 4)
+        assert image["scores"]["bicubic"]["psnr"] == pytest.approx(psnr, abs=0.05)
+        assert image["scores"]["bicubic"]["ssim"] == pytest.approx(ssim, abs=0.002)
+        assert -1 < image["scores"]["net"]["ssim"] < 1 and math.isfinite(image["scores"]["net"]["psnr"])
+    mean = doc["mean"]["bicubic"]["psnr"]
+    assert mean == pytest.approx(np.mean([i["scores"]["bicubic"]["psnr"] for i in doc["images"]]))
+    rows = list(csv.DictReader((out / "eval-sr-tiny-x4.csv").open()))
+    assert len(rows) == 2 * 2 + 2 and rows[-2]["image"] == "mean" and float(rows[-2]["psnr"]) == pytest.approx(mean, abs=1e-4)
+    sheet = Image.open(crops / "a.x4.png")
+    assert sheet.width > 4 * 32 and sheet.height > 32  # input, bicubic, net, ground truth side by side
+
+
+def test_bicubic_is_always_included(tmp_path):
+    data = _dataset(tmp_path / "d")
+    result = _eval("--scale", "4", "--data", data, "-o", tmp_path)
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "eval-sr-d-x4.json").read_text())["methods"] == ["bicubic"]
+
+
+def test_blur_degradation_uses_the_training_degradation(tmp_path):
+    data = _dataset(tmp_path / "d")
+    truth = ground_truth(read_image(data / "a.png"), 4)
+    plain, blurred = (low_resolution(truth, 4, d).pixels for d in ("bicubic", "blur"))
+    assert plain.shape == blurred.shape == (3, 10, 12)
+    assert blurred.std() < plain.std()  # the Gaussian blur removes texture before downsampling
+    for degradation in ("bicubic", "blur"):
+        assert _eval("-x", "4", "--data", data, "--degradation", degradation, "-o", tmp_path).exit_code == 0
+    sharp = json.loads((tmp_path / "eval-sr-d-x4.json").read_text())["mean"]["bicubic"]["psnr"]
+    soft = json.loads((tmp_path / "eval-sr-d-x4-blur.json").read_text())["mean"]["bicubic"]["psnr"]
+    assert soft < sharp
+
+
+def test_refuses_to_overwrite_results_without_force(tmp_path):
+    data = _dataset(tmp_path / "d")
+    (tmp_path / "eval-sr-d-x4.csv").write_text("keep me")
+    result = _eval("-x", "4", "--data", data, "-o", tmp_path)
+    assert isinstance(result.exception, InputError) and "already exists" in str(result.exception)
+    assert (tmp_path / "eval-sr-d-x4.csv").read_text() == "keep me"
+    assert not (tmp_path / "eval-sr-d-x4.json").exists()
+    assert _eval("-x", "4", "--data", data, "-o", tmp_path, "--force").exit_code == 0
+
+
+def test_a_model_of_another_scale_is_refused(tmp_path):
+    data = _dataset(tmp_path / "d")
+    model = save_sr_model(tmp_path / "x8.safetensors", 8)
+    result = _eval("-x", "4", "--data", data, "--model", model, "-o", tmp_path)
+    assert isinstance(result.exception, InputError) and "upscales x8, not x4" in str(result.exception)
+
+
+def test_eval_lists_the_sr_benchmark():
+    result = CliRunner().invoke(cli, ["eval", "--help"])
+    assert result.exit_code == 0 and "sr" in result.output.split("Commands:")[1]
+
+
+def test_bicubic_row_reproduces_the_paper_on_set5(tmp_path):
+    """Johnson et al. report bicubic x4 on Set5 as 28.43 dB / 0.8114 (Y channel, border 4)."""
+    result = _eval("-x", "4", "--data", DATA_DIR / "sr" / "set5", "-o", tmp_path)
+    assert result.exit_code == 0, result.output
+    mean = json.loads((tmp_path / "eval-sr-set5-x4.json").read_text())["mean"]["bicubic"]
+    assert round(mean["psnr"], 2) == 28.43
+    assert mean["ssim"] == pytest.approx(0.8114, abs=0.0005)

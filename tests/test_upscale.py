@@ -1,0 +1,240 @@
+"""`imgperc upscale`: exact sizes, alpha, gray and 16-bit files, histogram matching, models, naming."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+from PIL import Image
+
+from imgperc import plugins
+from imgperc.cli.main import cli
+from imgperc.errors import InputError, ModelNotAvailable
+from imgperc.io import read_image
+from imgperc.modelfile import save_model_file
+from imgperc_sr import models
+from imgperc_sr.bicubic import bicubic_resize, upscale_bicubic
+from imgperc_sr.histogram import match_histograms
+from imgperc_sr.nets import sr_johnson
+
+
+def save_sr_model(path, scale=4, loss="pixel", seed=0):
+    """A tiny random sr-johnson model file (8 channels, one residual block)."""
+    torch.manual_seed(seed)
+    config = {"scale": scale, "channels": 8, "residual_blocks": 1}
+    meta = {"architecture": "sr-johnson", "config": config, "task": "sr", "scale": scale, "loss": loss, "iterations": 10}
+    save_model_file(path, sr_johnson(**config).state_dict(), meta)
+    return path
+
+
+def _photo(path, size=(21, 15), mode="RGB"):
+    w, h = size
+    yy, xx = np.mgrid[0:h, 0:w]
+    rgb = np.stack([xx * 255 // max(w - 1, 1), yy * 255 // max(h - 1, 1), (xx * yy) % 256], -1).astype(np.uint8)
+    image = Image.fromarray(rgb)
+    if mode == "RGBA":
+        image.putalpha(Image.fromarray(((xx + yy) * 255 // max(w + h - 2, 1)).astype(np.uint8)))
+    elif mode == "L":
+        image = image.convert("L")
+    image.save(path)
+    return path
+
+
+def _upscale(*args):
+    return CliRunner().invoke(cli, ["upscale", *map(str, args)])
+
+
+@pytest.fixture
+def tiny4(tmp_path):
+    return save_sr_model(tmp_path / "tiny4.safetensors", 4)
+
+
+@pytest.fixture
+def builtin(tmp_path, monkeypatch):
+    """A weights folder holding tiny x4 and x8 feature-loss and x4 pixel-loss 'built-in' models."""
+    folder = tmp_path / "weights"
+    folder.mkdir()
+    save_sr_model(folder / "x4-feat.safetensors", 4, "feat", seed=1)
+    save_sr_model(folder / "x4-pixel.safetensors", 4, "pixel", seed=2)
+    save_sr_model(folder / "x8-feat.safetensors", 8, "feat", seed=3)
+    monkeypatch.setattr(models, "WEIGHTS_DIR", folder)
+    return folder
+
+
+@pytest.mark.parametrize("size", [(7, 5), (1, 3), (13, 1), (19, 11)])
+@pytest.mark.parametrize("scale", [4, 8])
+def test_output_is_exactly_scale_times_the_input_for_odd_sizes(tmp_path, size, scale):
+    src = _photo(tmp_path / "in.png", size)
+    model = save_sr_model(tmp_path / f"m{scale}.safetensors", scale)
+    for extra in (["--model", model], ["--model", "bicubic", "-x", scale]):
+        result = _upscale(*extra, "-q", "--force", src)
+        assert result.exit_code == 0, result.output
+        tag = f"x{scale}-m{scale}" if extra[1] == model else f"x{scale}-bicubic"
+        assert Image.open(tmp_path / f"in.{tag}.png").size == (size[0] * scale, size[1] * scale)
+
+
+def test_builtin_models_are_found_and_used_by_default(builtin, tmp_path, monkeypatch):
+    monkeypatch.setenv("IMGPERC_OFFLINE", "1")
+    listed = CliRunner().invoke(cli, ["models", "list", "--task", "sr", "--json"])
+    assert listed.exit_code == 0, listed.output
+    assert '"id": "x4-feat"' in listed.output and '"builtin": true' in listed.output
+    src = _photo(tmp_path / "small.png")
+    assert _upscale("-x", "4", src).output.splitlines() == [str(tmp_path / "small.x4.png")]
+    assert _upscale("-x", "8", src).exit_code == 0
+    assert Image.open(tmp_path / "small.x8.png").size == (21 * 8, 15 * 8)
+    assert _upscale("--model", "x4-pixel", src).exit_code == 0
+    assert (tmp_path / "small.x4-pixel.png").is_file()
+    by_default = np.asarray(Image.open(tmp_path / "small.x4.png"))
+    feat = _upscale("--model", "x4-feat", "-o", tmp_path / "feat.png", src)
+    assert feat.exit_code == 0, feat.output
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "feat.png")), by_default)
+    assert not np.array_equal(np.asarray(Image.open(tmp_path / "small.x4-pixel.png")), by_default)
+
+
+def test_without_a_builtin_model_the_error_names_training_and_bicubic(tmp_path, monkeypatch):
+    monkeypatch.setattr(models, "WEIGHTS_DIR", tmp_path / "empty")
+    result = _upscale("-x", "8", _photo(tmp_path / "a.png"))
+    assert isinstance(result.exception, ModelNotAvailable)
+    message = str(result.exception)
+    assert "\n" not in message and "imgperc train sr --scale 8" in message and "--model bicubic" in message
+
+
+def test_the_shipped_weights_folder_holds_only_valid_sr_models():
+    for spec in models.builtin_specs():
+        assert spec.task == "sr" and spec.builtin.is_file() and spec.extra["scale"] in (4, 8)
+
+
+def test_a_damaged_builtin_file_is_a_plugin_error(tmp_path):
+    (tmp_path / "x4-feat.safetensors").write_bytes(b"not a model")
+    with pytest.raises(Exception, match="x4-feat.safetensors is damaged"):
+        models.builtin_specs(tmp_path)
+
+
+def test_alpha_is_upscaled_bicubically_and_kept(tmp_path, tiny4):
+    src = _photo(tmp_path / "a.png", (9, 7), mode="RGBA")
+    assert _upscale("--model", tiny4, src).exit_code == 0
+    out = Image.open(tmp_path / "a.x4-tiny4.png")
+    assert out.mode == "RGBA" and out.size == (36, 28)
+    alpha = torch.from_numpy(np.asarray(Image.open(src))[..., 3].astype(np.float32) / 255)
+    expected = upscale_bicubic(alpha[None, None], 4)[0, 0].mul(255).round().numpy()
+    assert np.array_equal(np.asarray(out)[..., 3], expected.astype(np.uint8))
+
+
+def test_sixteen_bit_input_gives_sixteen_bit_output(tmp_path, tiny4):
+    w, h = 10, 6
+    ramp = (np.arange(w * h * 3, dtype=np.uint32).reshape(h, w, 3) * 331 % 65536).astype(np.uint16)
+    from imgperc.io import Image as IOImage, write_image
+
+    pixels = torch.from_numpy(ramp.astype(np.float32) / 65535).permute(2, 0, 1)
+    write_image(tmp_path / "deep.png", IOImage(pixels=pixels, alpha=None, bit_depth=16))
+    for model in (tiny4, "bicubic"):
+        result = _upscale("--model", model, "-x", "4", "-o", tmp_path / f"deep-{model == 'bicubic'}.png", tmp_path / "deep.png")
+        assert result.exit_code == 0, result.output
+        out = read_image(tmp_path / f"deep-{model == 'bicubic'}.png")
+        assert out.bit_depth == 16 and out.size == (40, 24)
+        levels = np.rint(out.pixels.numpy() * 65535).astype(np.int64)
+        assert (levels % 257 != 0).any()  # more than 8 bits of information survived
+
+
+def test_grayscale_input_gives_grayscale_output(tmp_path, tiny4):
+    src = _photo(tmp_path / "g.png", (8, 8), mode="L")
+    for model in (tiny4, "bicubic"):
+        assert _upscale("--model", model, "-x", "4", "--force", src).exit_code == 0
+    assert Image.open(tmp_path / "g.x4-tiny4.png").mode == "L"
+    assert Image.open(tmp_path / "g.x4-bicubic.png").mode == "L"
+
+
+def test_bicubic_is_pillows_bicubic(tmp_path):
+    src = _photo(tmp_path / "p.png", (11, 9))
+    assert _upscale("--model", "bicubic", "-x", "4", src).exit_code == 0
+    ours = np.asarray(Image.open(tmp_path / "p.x4-bicubic.png")).astype(int)
+    pillow = np.asarray(Image.open(src).resize((44, 36), Image.Resampling.BICUBIC)).astype(int)
+    assert np.abs(ours - pillow).max() <= 1  # Pillow rounds to 8 bits between its two passes
+
+
+def test_bicubic_resize_shrinks_with_antialiasing_like_pillow():
+    x = torch.rand(1, 1, 16, 16)
+    small = bicubic_resize(x, (4, 4))[0, 0].numpy()
+    pillow = np.asarray(Image.fromarray(x[0, 0].numpy(), "F").resize((4, 4), Image.Resampling.BICUBIC))
+    assert np.allclose(small, pillow, atol=1e-6)
+
+
+def test_histogram_matching_gives_the_reference_distribution_and_keeps_order():
+    torch.manual_seed(0)
+    reference = torch.rand(1, 3, 8, 8) ** 2
+    output = torch.rand(1, 3, 32, 32)
+    matched = match_histograms(output, reference)
+    for c in range(3):
+        flat_out, flat_matched = output[0, c].flatten(), matched[0, c].flatten()
+        order = flat_out.argsort()
+        assert (flat_matched[order].diff() >= 0).all()  # monotone in the output's values
+        assert matched[0, c].min() == pytest.approx(reference[0, c].min().item())
+        assert matched[0, c].max() == pytest.approx(reference[0, c].max().item())
+        expected = torch.quantile(reference[0, c].flatten(), torch.tensor([0.25, 0.5, 0.75]))
+        assert torch.allclose(torch.quantile(flat_matched, torch.tensor([0.25, 0.5, 0.75])), expected, atol=0.02)
+    assert torch.allclose(match_histograms(reference, reference), reference)
+
+
+def test_histogram_matching_can_be_switched_off(tmp_path, tiny4):
+    src = _photo(tmp_path / "h.png", (12, 10))
+    assert _upscale("--model", tiny4, "-o", tmp_path / "on.png", src).exit_code == 0
+    assert _upscale("--model", tiny4, "--no-histogram-match", "-o", tmp_path / "off.png", src).exit_code == 0
+    on, off = (np.asarray(Image.open(tmp_path / n), dtype=np.float32) for n in ("on.png", "off.png"))
+    lr = np.asarray(Image.open(src), dtype=np.float32)
+    assert abs(on.mean() - lr.mean()) < abs(off.mean() - lr.mean())
+    assert abs(on.mean() - lr.mean()) < 2
+
+
+def test_refuses_to_overwrite_before_any_work(tmp_path):
+    a, b = _photo(tmp_path / "a.png"), _photo(tmp_path / "b.png")
+    (tmp_path / "b.x4-bicubic.png").write_bytes(b"keep me")
+    result = _upscale("-x", "4", "--model", "bicubic", a, b)
+    assert isinstance(result.exception, InputError) and "already exists" in str(result.exception)
+    assert not (tmp_path / "a.x4-bicubic.png").exists()
+    assert (tmp_path / "b.x4-bicubic.png").read_bytes() == b"keep me"
+    forced = _upscale("-x", "4", "--model", "bicubic", "--force", a, b)
+    assert forced.exit_code == 0 and Image.open(tmp_path / "b.x4-bicubic.png").size == (84, 60)
+
+
+def test_folders_skip_earlier_outputs(tmp_path):
+    folder = tmp_path / "pics"
+    folder.mkdir()
+    _photo(folder / "a.png")
+    assert _upscale("-x", "4", "--model", "bicubic", folder).exit_code == 0
+    again = _upscale("-x", "4", "--model", "bicubic", "--force", folder)
+    assert again.exit_code == 0 and again.output.splitlines() == [str(folder / "a.x4-bicubic.png")]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--model", "bicubic"], "needs the upscaling factor"),
+        ([], "choose the upscaling factor"),
+        (["--model", "nope"], "unknown super-resolution model 'nope'"),
+        (["--model", "missing.safetensors"], "does not exist"),
+        (["-x", "8", "--model", "TINY"], "upscales x4, not x8"),
+    ],
+)
+def test_bad_model_choices_are_one_line_errors(tmp_path, tiny4, args, message):
+    args = [str(tiny4) if a == "TINY" else a for a in args]
+    result = _upscale(*args, _photo(tmp_path / "a.png"))
+    assert isinstance(result.exception, InputError), result.output
+    assert message in str(result.exception) and "\n" not in str(result.exception)
+
+
+def test_a_style_model_file_is_refused(tmp_path):
+    path = tmp_path / "style.safetensors"
+    save_model_file(path, {"w": torch.zeros(1)}, {"architecture": "johnson", "config": {}, "task": "style"})
+    result = _upscale("--model", path, _photo(tmp_path / "a.png"))
+    assert isinstance(result.exception, InputError) and "'style' model" in str(result.exception)
+
+
+def test_the_sr_image_task_upscales_batches(tiny4):
+    task = plugins.registry("image_tasks").get("sr")
+    assert task.selector == "scale" and task.tag({"scale": "4", "model": "bicubic"}) == "x4-bicubic"
+    transform = task.prepare(scale="4", model=str(tiny4), histogram_match=True)
+    batch = torch.rand(2, 3, 6, 5)
+    out = transform(batch)
+    assert transform.scale == 4 and out.shape == (2, 3, 24, 20)
+    assert 0 <= out.min() and out.max() <= 1
