@@ -120,3 +120,12 @@ def test_bicubic_row_reproduces_the_paper_on_set5(tmp_path):
     mean = json.loads((tmp_path / "eval-sr-set5-x4.json").read_text())["mean"]["bicubic"]
     assert round(mean["psnr"], 2) == 28.43
     assert mean["ssim"] == pytest.approx(0.8114, abs=0.0005)
+
+
+def test_an_image_too_small_to_score_is_a_clear_error(tmp_path):
+    data = tmp_path / "d"
+    data.mkdir()
+    Image.new("RGB", (40, 18), "gray").save(data / "thin.png")
+    result = _eval("-x", "4", "--data", data, "-o", tmp_path)
+    assert isinstance(result.exception, InputError)
+    assert "thin.png" in str(result.exception) and "too small to evaluate x4" in str(result.exception)

@@ -26,8 +26,9 @@ from typing import Any, Callable
 
 import torch
 
+from imgperc.errors import InputError
 from imgperc.io import Image, read_image
-from imgperc.metrics import y_psnr_ssim
+from imgperc.metrics import SSIM_WINDOW, y_psnr_ssim
 
 from .bicubic import downscale_bicubic
 from .degrade import degrade
@@ -113,11 +114,15 @@ def quantize(pixels: torch.Tensor, bit_depth: int) -> torch.Tensor:
 
 
 def ground_truth(image: Image, scale: int) -> Image:
-    """``image`` cropped to a multiple of ``scale`` (top-left kept), without alpha."""
+    """``image`` cropped to a multiple of ``scale`` (top-left kept), without alpha.
+
+    It must keep an SSIM window after the border crop: InputError for smaller images.
+    """
     w, h = image.size
     width, height = w - w % scale, h - h % scale
-    if width < scale or height < scale:
-        raise ValueError(f"a {w}x{h} image is smaller than the scale {scale}")
+    smallest = SSIM_WINDOW + 2 * scale
+    if width < smallest or height < smallest:
+        raise InputError(f"a {w}x{h} image is too small to evaluate x{scale} (at least {smallest}x{smallest} pixels)")
     return Image(pixels=image.pixels[:, :height, :width].contiguous(), alpha=None, bit_depth=image.bit_depth, grayscale=image.grayscale)
 
 
@@ -148,7 +153,11 @@ def evaluate(
     """
     result = Evaluation(data=str(data or ""), scale=scale, degradation=degradation, histogram_match=histogram_match, methods=list(upscalers))
     for path in files:
-        truth = ground_truth(read_image(path), scale)
+        image = read_image(path)
+        try:
+            truth = ground_truth(image, scale)
+        except InputError as exc:
+            raise InputError(f"{path}: {exc}") from None
         low = low_resolution(truth, scale, degradation)
         name = path.relative_to(data).as_posix() if data is not None else path.name
         scores = ImageScores(name, *truth.size)
