@@ -109,6 +109,7 @@ def _per_layer(layers: tuple[str, ...], widths: tuple[int, ...]) -> dict[str, fl
 PAPER_STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
 VGG19_STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_4")
 
+# Where the weights come from (paper, reference implementation, tuning here): docs/losses.md.
 PRESETS: dict[str, LossRecipe] = {
     r.name: r
     for r in (
@@ -130,7 +131,7 @@ PRESETS: dict[str, LossRecipe] = {
             content_layers={"relu2_2": 1.0},
             style_layers=_per_layer(VGG19_STYLE_LAYERS, (64, 128, 256)),
             content_weight=1.0,
-            style_weight=5.0,
+            style_weight=1.0,
             tv_weight=0.0325,
         ),
         LossRecipe(
@@ -234,11 +235,8 @@ class PerceptualLoss(nn.Module):
 
     @property
     def needs_content(self) -> bool:
+        """Whether calls need a content target (given per call or fixed by ``set_content``)."""
         return bool(self.content_terms) or self.pixel_term is not None
-
-    @property
-    def needs_style(self) -> bool:
-        return bool(self.style_terms)
 
     @torch.no_grad()
     def set_style(self, image: torch.Tensor) -> None:

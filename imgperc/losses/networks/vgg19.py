@@ -146,7 +146,8 @@ def ensure_convs(convs: tuple[str, ...], wanted_by: str) -> Path:
     the deepest files are tried first and every unavailable one is named.
     """
     spec = hub.find_spec(MODEL_ID)
-    missing = [c for c in convs if c not in installed_convs()]
+    have = installed_convs()
+    missing = [c for c in convs if c not in have]
     if not missing:
         return hub.installed_path(spec)
     if settings.offline():
@@ -159,7 +160,8 @@ def ensure_convs(convs: tuple[str, ...], wanted_by: str) -> Path:
     _prefetch(files, downloads_dir() / spec.id, wanted_by)
     partial = dataclasses.replace(spec, files=files, convert=functools.partial(convert, base=install_dir(spec) / MODEL_FILE))
     path = hub.pull(partial, force=True)
-    still = [c for c in convs if c not in installed_convs()]
+    have = installed_convs()
+    still = [c for c in convs if c not in have]
     if still:
         raise ModelNotAvailable(f"vgg19: converting the downloaded groups did not yield {', '.join(still)}")
     return path
