@@ -185,3 +185,15 @@ def test_run_file_is_json(tmp_path):
     (tmp_path / "other" / "mine.txt").write_text("x")
     with pytest.raises(InputError, match="other files"):
         _prepare_folder(tmp_path / "other", {"task": "x"}, TrainSettings(out=tmp_path / "other", iterations=1))
+
+
+def test_train_lists_the_registered_trainers():
+    from click.testing import CliRunner
+
+    from imgperc.cli.main import cli
+
+    result = CliRunner().invoke(cli, ["train", "--help"])
+    assert result.exit_code == 0
+    assert "style" in result.output and "sr" in result.output
+    unknown = CliRunner().invoke(cli, ["train", "nosuchtask"])
+    assert unknown.exit_code == 2 and "No such command 'nosuchtask'" in unknown.output

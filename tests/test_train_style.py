@@ -52,6 +52,8 @@ def test_train_style_writes_a_model_that_stylize_uses(tmp_path, content, use_mir
     assert set(records[0]["loss"]) == {"total", "content:relu2_2", "style:relu1_2", "style:relu2_2", "tv"}
     assert records[-1]["skipped_images"] == 1 and records[0]["images_per_s"] > 0
     assert sorted(p.name for p in (out / "previews").iterdir()) == ["iter-000002.png", "iter-000004.png"]
+    preview = Image.open(out / "previews" / "iter-000004.png")
+    assert preview.size == (16 + 3 * (16 + 4), 2 * 16 + 4)  # style (longer side 16) + 3 inputs over their outputs
     assert Image.open(out / "loss_curve.png").format == "PNG"
     net, _ = build_model(out / "model.safetensors")
     assert net(torch.rand(1, 3, 16, 16)).shape == (1, 3, 16, 16)

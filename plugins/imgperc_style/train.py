@@ -153,7 +153,8 @@ class StyleJob(TrainJob):
             return [[resize_longer(self.style, self.image_size)]]
         batch = torch.stack(inputs).to(net_device(net))
         outputs = run_net(net, batch, pad=16)
-        return [[resize_longer(self.style, self.image_size), *inputs], [torch.ones(3, 1, 1), *outputs.cpu()]]
+        style = resize_longer(self.style, self.image_size)
+        return [[style, *inputs], [torch.ones_like(style), *outputs.cpu()]]  # outputs under their inputs
 
     def signature(self) -> dict[str, Any]:
         return {
