@@ -54,7 +54,7 @@ def model_spec() -> hub.ModelSpec:
     return hub.ModelSpec(
         id=MODEL_ID,
         task="loss-network",
-        description="SqueezeNet 1.1 (ImageNet, ONNX model zoo), a small non-VGG loss network",
+        description="SqueezeNet 1.1, ImageNet (ONNX model zoo), a small non-VGG loss network",
         license="Apache-2.0",
         source="https://github.com/onnx/models/tree/main/validated/vision/classification/squeezenet",
         files=tuple(hub.RemoteFile(BASE_URL + name, size, sha) for name, (size, sha) in pinned.items()),

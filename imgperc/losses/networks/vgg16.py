@@ -41,8 +41,8 @@ def model_spec() -> hub.ModelSpec:
     return hub.ModelSpec(
         id=MODEL_ID,
         task="loss-network",
-        description="VGG-16 (torchvision ImageNet weights), the paper's loss network; conv layers",
-        license="BSD-3-Clause (torchvision); VGG weights CC-BY-4.0",
+        description="VGG-16, torchvision ImageNet weights (the paper's loss network)",
+        license="BSD-3-Clause (torchvision)",
         source="https://pytorch.org/vision/stable/models/generated/torchvision.models.vgg16.html",
         files=(WEIGHTS,),
         convert=convert,

@@ -83,8 +83,8 @@ def model_spec() -> hub.ModelSpec:
     return hub.ModelSpec(
         id=MODEL_ID,
         task="loss-network",
-        description="VGG-19 (Oxford ImageNet weights, TF.js export), conv layers; fetched per layer",
-        license="CC-BY-4.0 (weights), MIT (export)",
+        description="VGG-19, Oxford ImageNet weights (TF.js export), fetched per layer",
+        license="CC-BY-4.0",
         source="https://github.com/DavidCai1111/vgg19-tensorflowjs-model",
         files=(MODEL_JSON, *(f for shards in group_files().values() for f in shards)),
         convert=convert,
