@@ -197,3 +197,24 @@ def test_train_lists_the_registered_trainers():
     assert "style" in result.output and "sr" in result.output
     unknown = CliRunner().invoke(cli, ["train", "nosuchtask"])
     assert unknown.exit_code == 2 and "No such command 'nosuchtask'" in unknown.output
+
+
+def test_user_models_are_the_store_folders_without_a_hub_spec(imgperc_env, tmp_path):
+    from imgperc.hub.store import models_dir
+    from imgperc.hub.user import check_user_name, install_user_model, user_models
+    from imgperc.modelfile import save_model_file
+
+    source = tmp_path / "model.safetensors"
+    save_model_file(source, {"w": torch.zeros(1)}, {"architecture": "johnson", "task": "style"})
+    install_user_model(source, "mine")
+    hub_like = models_dir() / "old-hub-model"
+    hub_like.mkdir()
+    save_model_file(hub_like / "model.safetensors", {"w": torch.zeros(1)}, {"id": "old-hub-model", "task": "style"})
+    (models_dir() / "empty").mkdir()
+    assert user_models() == {"mine": models_dir() / "mine" / "model.safetensors"}
+    assert user_models("sr") == {}
+    with pytest.raises(InputError, match="already installed"):
+        check_user_name("mine", overwrite=False)
+    install_user_model(source, "mine", overwrite=True)
+    with pytest.raises(InputError, match="hub model"):
+        check_user_name("vgg19", overwrite=True)

@@ -72,7 +72,10 @@ def _prepare_folder(out: Path, signature: dict[str, Any], settings: TrainSetting
     if settings.force and out.is_dir():
         for entry in RUN_ENTRIES:
             target = out / entry
-            shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
+            if target.is_dir():
+                shutil.rmtree(target)
+            else:
+                target.unlink(missing_ok=True)
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} is a file, not a folder")
     if run_file.is_file():
@@ -143,7 +146,8 @@ class _Trainer:
         weights, state = checkpoint.load(found)
         net.load_state_dict({k: v.to(self.runtime.device) for k, v in weights.items()})
         optimizer.load_state_dict(state["optimizer"])
-        scaler.load_state_dict(state["scaler"]) if state.get("scaler") else None
+        if state.get("scaler"):
+            scaler.load_state_dict(state["scaler"])
         checkpoint.set_rng_state(state["rng"])
         self.skipped = set(state.get("skipped", []))
         return int(state["iteration"])
