@@ -71,7 +71,7 @@ def main() -> None:
                 args.clip, Path(folder) / "out.mp4", transform, size=longest, duration=seconds, batch_size=batch
             )
             total = result.stats.frames / (time.perf_counter() - start)
-        share = max(0.0, 1.0 - total / net)
+        share = 1.0 - total / net
         busy = 100 * result.stats.net_busy
         print(f"{width:>5}x{height:<4} {batch:>5} {net:>12.3f} {total:>15.3f} {100 * share:>19.1f}% {busy:>12.1f}%")
         sys.stdout.flush()
