@@ -85,7 +85,7 @@ def test_stylize_rejects_bad_arguments(tiny_model):
 def test_style_task_prepares_a_scale_1_transform(tiny_model):
     task = plugins.registry("image_tasks").get("style")
     assert task.selector == "style"
-    assert {o.name for o in task.options} == {"style", "model", "preserve_color", "strength"}
+    assert {o.name for o in task.options} == {"style", "model", "preserve_color", "strength", "precision", "tile"}
     assert task.tag({"style": "la_muse"}) == "muse" and task.tag({"model": str(tiny_model)}) == "tiny"
     transform = task.prepare(model=tiny_model, preserve_color=True, strength=0.5)
     assert transform.scale == 1

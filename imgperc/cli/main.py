@@ -8,6 +8,7 @@ import click
 
 from .. import __version__, plugins
 from ..errors import ImgpercError
+from .bench_cmd import bench_command
 from .eval_cmd import eval_group
 from .models_cmd import models
 from .plugins_cmd import plugins_command
@@ -39,6 +40,7 @@ def cli(ctx: click.Context, debug: bool, verbose: int) -> None:
     ctx.obj["verbose"] = verbose
 
 
+cli.add_command(bench_command)
 cli.add_command(plugins_command)
 cli.add_command(models)
 cli.add_command(train_group)

@@ -9,7 +9,7 @@ import click
 from imgperc.api import resize_longest, transform_image
 from imgperc.atomic import check_writable
 from imgperc.errors import InputError
-from imgperc.inference import DEVICES
+from imgperc.inference import DEVICES, PRECISIONS
 from imgperc.io import collect_inputs, output_paths, read_image, write_image
 
 from .stylize import StyleTransform, choose, load_net
@@ -31,6 +31,20 @@ def style_options() -> tuple[click.Option, ...]:
             default=1.0,
             show_default=True,
             help="Blend of style over the input (0 = the input, 1 = fully stylized).",
+        ),
+        click.Option(
+            ["--precision"],
+            type=click.Choice(PRECISIONS),
+            default="auto",
+            show_default=True,
+            help="Compute precision: auto is bf16 on CPUs with native bf16, fp16 on CUDA, else fp32.",
+        ),
+        click.Option(
+            ["--tile"],
+            metavar="N|auto|off",
+            default="auto",
+            show_default=True,
+            help="Run large images in N-pixel tiles (auto: only those that do not fit in memory).",
         ),
     )
 
@@ -55,6 +69,8 @@ def stylize_command(
     model: Path | None,
     preserve_color: bool,
     strength: float,
+    precision: str,
+    tile: str,
 ) -> None:
     """Stylize images: each INPUT file, or the images in each INPUT folder.
 
@@ -73,7 +89,7 @@ def stylize_command(
     targets = output_paths(sources, tag=choice.tag, output=output)
     for target in targets:
         check_writable(target, overwrite=force)
-    transform = StyleTransform(load_net(choice, device), choice.tag, preserve_color, strength)
+    transform = StyleTransform(load_net(choice, device, precision, tile), choice.tag, preserve_color, strength)
     for source, target in zip(sources, targets):
         image = read_image(source)
         if size is not None:

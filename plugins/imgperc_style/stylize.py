@@ -15,7 +15,7 @@ from torch import nn
 from imgperc import hub
 from imgperc.errors import InputError, ModelNotAvailable
 from imgperc.hub.user import user_models
-from imgperc.inference import run_net, select_device
+from imgperc.inference import Engine, run_net
 from imgperc.modelfile import build_model, read_metadata
 
 from . import color
@@ -76,11 +76,10 @@ def choose(style: str | None, model: str | Path | None) -> StyleChoice:
     return StyleChoice(tag=spec.id, spec=spec)
 
 
-def load_net(choice: StyleChoice, device: str = "auto") -> nn.Module:
-    """The choice's net, in eval mode, on the selected device."""
-    target = select_device(device)
+def load_net(choice: StyleChoice, device: str = "auto", precision: str = "auto", tile: str | int | None = "auto") -> Engine:
+    """The choice's net in the inference engine, on the selected device."""
     net, _ = build_model(choice.model_file())
-    return net.to(target)
+    return Engine(net, device=device, precision=precision, tile=tile)
 
 
 @dataclass
@@ -103,12 +102,15 @@ def prepare(
     preserve_color: bool = False,
     strength: float = 1.0,
     device: str = "auto",
+    precision: str | None = None,
+    tile: str | None = None,
 ) -> StyleTransform:
     """Pick, load and configure a style net (``ImageTask.prepare`` of the ``style`` task)."""
     if not 0.0 <= strength <= 1.0:
         raise InputError(f"strength must be between 0 and 1 (got {strength})")
     choice = choose(style, model)
-    return StyleTransform(load_net(choice, device), choice.tag, preserve_color, strength)
+    net = load_net(choice, device, precision or "auto", tile or "auto")
+    return StyleTransform(net, choice.tag, preserve_color, strength)
 
 
 def tag(values: dict[str, Any]) -> str:

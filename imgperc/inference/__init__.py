@@ -1,0 +1,55 @@
+"""The single inference path for transform nets.
+
+Every image-to-image net (style, super-resolution, ...) runs through `run_net`: the batch is
+reflection-padded (so no zero-padding artefacts reach the borders, and H, W become multiples of
+the net's ``size_multiple``), run in chunks on the net's device, cropped back to exactly the
+input's size times the net's scale, and clamped to [0, 1].
+
+`run_net` runs a plain module as it is (training previews, tests). Given an `Engine`, the same
+call takes the fast path: precision chosen for the device with a fallback guard, channels-last,
+compiled graphs cached on disk, threads matched to the cores, and tiles with whole-image
+instance-norm statistics when an image does not fit in memory.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .device import DEVICES, describe, native_bf16, net_device, select_device
+from .engine import COMPILE_MODES, DEFAULT_BATCH_SIZE, DEFAULT_PAD, Engine
+from .padding import reflect_pad, run_padded
+from .precision import PRECISIONS
+
+__all__ = [
+    "COMPILE_MODES",
+    "DEFAULT_BATCH_SIZE",
+    "DEFAULT_PAD",
+    "DEVICES",
+    "Engine",
+    "PRECISIONS",
+    "describe",
+    "native_bf16",
+    "net_device",
+    "reflect_pad",
+    "run_net",
+    "select_device",
+]
+
+
+def run_net(
+    net: nn.Module,
+    batch: torch.Tensor,
+    *,
+    pad: int = DEFAULT_PAD,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> torch.Tensor:
+    """Apply ``net`` to ``batch`` ([N,3,H,W] in [0,1]) -> [N,3,H·s,W·s] in [0,1] on batch's device.
+
+    ``pad`` pixels of reflection are added on every side, plus what makes H and W multiples of
+    ``net.size_multiple``; the net's output is cropped back, so any input size works.
+    """
+    if isinstance(net, Engine):
+        return net.run(batch, pad=pad, batch_size=batch_size)
+    multiple = getattr(net, "size_multiple", 1)
+    return run_padded(net, batch, pad=pad, batch_size=batch_size, multiple=multiple, device=net_device(net))
