@@ -26,6 +26,16 @@ def _ticks(low: float, high: float) -> list[float]:
     return [t for t in ticks if low <= t <= high]
 
 
+def _step(span: int) -> int:
+    """A round tick spacing (1, 2 or 5 times a power of ten) giving at most 8 ticks."""
+    for exponent in range(12):
+        for mantissa in (1, 2, 5):
+            step = mantissa * 10**exponent
+            if span / step <= 8:
+                return step
+    return span
+
+
 def loss_curve(records: Sequence[dict[str, Any]], path: Path, *, title: str = "", size: tuple[int, int] = (800, 500)) -> None:
     """Every loss term against the iteration on a log scale, with a legend, as a PNG."""
     series: dict[str, list[tuple[int, float]]] = {}
@@ -55,8 +65,7 @@ def loss_curve(records: Sequence[dict[str, Any]], path: Path, *, title: str = ""
             _, y = xy(0, tick)
             draw.line((x0, y, x1, y), fill=(225, 225, 225))
             draw.text((5, y - 6), f"{tick:.0e}", fill="black", font=font)
-        for step in range(6):
-            i = round(it_max * step / 5)
+        for i in range(0, it_max + 1, _step(it_max)):
             x, _ = xy(i, 10**lo)
             draw.line((x, y0, x, y0 + 4), fill="black")
             draw.text((x - 12, y0 + 8), str(i), fill="black", font=font)
