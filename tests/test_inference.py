@@ -15,7 +15,7 @@ from torch import nn
 
 from imgperc import hub
 from imgperc.errors import InputError
-from imgperc.inference import Engine, graph, precision, run_net, threads, tiling
+from imgperc.inference import Engine, graph, precision, run_net, same_size_batches, threads, tiling
 from imgperc.inference.norm import NormStats
 from imgperc.io import read_image
 from imgperc.modelfile import build_model
@@ -350,3 +350,34 @@ def test_threads_match_the_free_physical_cores(monkeypatch):
     assert threads.auto_threads() == 1
     monkeypatch.setenv("IMGPERC_THREADS", "3")
     assert threads.auto_threads() == 3
+
+
+# --- batching ----------------------------------------------------------------------------------
+
+
+def test_same_size_inputs_are_batched_in_order():
+    sizes = [(4, 4), (4, 4), (4, 4), (8, 4), (4, 4), (4, 4)]
+    groups = list(same_size_batches(enumerate(sizes), lambda item: item[1], limit=2))
+    assert [[i for i, _ in group] for group in groups] == [[0, 1], [2], [3], [4, 5]]
+    assert list(same_size_batches([], len, limit=3)) == []
+
+
+def test_stylize_runs_a_folder_of_same_size_photos_in_batches(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+    from PIL import Image
+
+    from imgperc.cli.main import cli
+    from imgperc.modelfile import save_model_file
+
+    model = tmp_path / "tiny.safetensors"
+    save_model_file(model, tiny_style().state_dict(), {"architecture": "johnson", "config": {"channels": 4, "residual_blocks": 1}, "task": "style"})
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for i, size in enumerate([(24, 16)] * 5 + [(16, 16)]):
+        Image.fromarray((torch.rand(size[1], size[0], 3) * 255).byte().numpy()).save(folder / f"p{i}.png")
+    batches = []
+    run = Engine.run
+    monkeypatch.setattr(Engine, "run", lambda self, batch, **kw: batches.append(batch.shape[0]) or run(self, batch, **kw))
+    result = CliRunner().invoke(cli, ["stylize", str(folder), "--model", str(model), "-q"])
+    assert result.exit_code == 0, result.output
+    assert batches == [4, 1, 1] and len(list(folder.glob("*.tiny.png"))) == 6

@@ -16,6 +16,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .batching import same_size_batches
 from .device import DEVICES, describe, native_bf16, net_device, select_device
 from .engine import COMPILE_MODES, DEFAULT_BATCH_SIZE, DEFAULT_PAD, Engine
 from .padding import reflect_pad, run_padded
@@ -33,6 +34,7 @@ __all__ = [
     "net_device",
     "reflect_pad",
     "run_net",
+    "same_size_batches",
     "select_device",
 ]
 

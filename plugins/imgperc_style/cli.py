@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import click
+import torch
 
-from imgperc.api import resize_longest, transform_image
+from imgperc.api import resize_longest
 from imgperc.atomic import check_writable
 from imgperc.errors import InputError
-from imgperc.inference import DEVICES, PRECISIONS
+from imgperc.inference import DEVICES, PRECISIONS, same_size_batches
 from imgperc.io import collect_inputs, output_paths, read_image, write_image
 
 from .stylize import StyleTransform, choose, load_net
@@ -89,14 +91,20 @@ def stylize_command(
     targets = output_paths(sources, tag=choice.tag, output=output)
     for target in targets:
         check_writable(target, overwrite=force)
-    transform = StyleTransform(load_net(choice, device, precision, tile), choice.tag, preserve_color, strength)
-    for source, target in zip(sources, targets):
-        image = read_image(source)
-        if size is not None:
-            image = resize_longest(image, size)
-        write_image(target, transform_image(transform, image), overwrite=force)
-        if not quiet:
-            click.echo(str(target))
+    engine = load_net(choice, device, precision, tile)
+    transform = StyleTransform(engine, choice.tag, preserve_color, strength)
+
+    def images():
+        for source, target in zip(sources, targets):
+            image = read_image(source)
+            yield target, resize_longest(image, size) if size is not None else image
+
+    for group in same_size_batches(images(), lambda item: item[1].size, engine.batch_size):
+        styled = transform(torch.stack([image.pixels for _, image in group]))
+        for (target, image), pixels in zip(group, styled):
+            write_image(target, dataclasses.replace(image.with_pixels(pixels), grayscale=False), overwrite=force)
+            if not quiet:
+                click.echo(str(target))
 
 
 stylize_command.params[1:1] = style_options()  # right after INPUTS, so --help lists them first
