@@ -344,12 +344,27 @@ def test_threads_match_the_free_physical_cores(monkeypatch):
     monkeypatch.delenv("IMGPERC_THREADS", raising=False)
     cores = threads.physical_cores()
     assert 1 <= cores <= (torch.multiprocessing.cpu_count() or 1)
-    monkeypatch.setattr(threads.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    monkeypatch.setattr(threads, "busy_cores", lambda: 0.2)
     assert threads.auto_threads() == cores
-    monkeypatch.setattr(threads.os, "getloadavg", lambda: (50.0, 50.0, 50.0))
+    monkeypatch.setattr(threads, "busy_cores", lambda: 50.0)
     assert threads.auto_threads() == 1
     monkeypatch.setenv("IMGPERC_THREADS", "3")
     assert threads.auto_threads() == 3
+
+
+def test_busy_cores_sees_a_busy_process_but_not_a_niced_one():
+    def spin(niceness: int) -> subprocess.Popen:
+        return subprocess.Popen(["nice", "-n", str(niceness), sys.executable, "-c", "while True: pass"])
+
+    for niceness, busy in ((0, True), (19, False)):
+        process = spin(niceness)
+        try:
+            threads.busy_cores(0.3)  # let it start
+            seen = threads.busy_cores(0.3)
+        finally:
+            process.kill()
+            process.wait()
+        assert (seen >= 0.7) if busy else (seen < 0.7 + threads.busy_cores(0.3)), (niceness, seen)
 
 
 # --- batching ----------------------------------------------------------------------------------

@@ -1,19 +1,24 @@
-"""CPU threads: one per physical core that is not already busy.
+"""CPU threads: one per physical core that other work is not using right now.
 
 oneDNN and the compiled kernels split every layer across OpenMP threads that meet at a barrier
-after it, so one thread that shares its core with another process stalls all the others: on a
-machine that other work keeps busy, fewer threads run the net faster. ``IMGPERC_THREADS``
-overrides the choice.
+after it, so one thread that shares its core with another busy process stalls all the others:
+on a machine that other work keeps busy, fewer threads run the net faster. Busy means CPU time
+of normal priority in the last tenth of a second; ``nice``d processes do not count (the
+scheduler gives our threads precedence over them). ``IMGPERC_THREADS`` overrides the choice.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import torch
 
 ENV_THREADS = "IMGPERC_THREADS"
+SAMPLE_S = 0.1
+# /proc/stat "cpu" columns: user nice system idle iowait irq softirq steal
+_BUSY = (0, 2, 5, 6, 7)
 
 
 def physical_cores() -> int:
@@ -32,21 +37,35 @@ def physical_cores() -> int:
     return max(1, len(cores))
 
 
+def _cpu_times() -> list[int]:
+    return [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]
+
+
+def busy_cores(seconds: float = SAMPLE_S) -> float:
+    """How many CPUs other processes of normal priority keep busy, sampled over ``seconds``
+    (0 where the kernel does not say)."""
+    try:
+        before = _cpu_times()
+        time.sleep(seconds)
+        after = _cpu_times()
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    delta = [b - a for a, b in zip(before, after)]
+    total = sum(delta)
+    if total <= 0:
+        return 0.0
+    return sum(delta[i] for i in _BUSY) / total * (os.cpu_count() or 1)
+
+
 def auto_threads() -> int:
-    """``IMGPERC_THREADS`` if set, else the physical cores minus those other work keeps busy
-    (the 1-minute load average, rounded), at least one."""
+    """``IMGPERC_THREADS`` if set, else the physical cores minus those busy, at least one."""
     override = os.environ.get(ENV_THREADS, "").strip()
     if override:
         try:
             return max(1, int(override))
         except ValueError:
             raise ValueError(f"{ENV_THREADS} must be a whole number, got {override!r}") from None
-    cores = physical_cores()
-    try:
-        busy = round(os.getloadavg()[0])
-    except OSError:
-        busy = 0
-    return max(1, cores - busy)
+    return max(1, physical_cores() - round(busy_cores()))
 
 
 def configure_threads(threads: int | None = None) -> int:
