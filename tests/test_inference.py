@@ -15,6 +15,7 @@ from torch import nn
 
 from imgperc import hub
 from imgperc.errors import InputError
+from imgperc.inference import engine as engine_module
 from imgperc.inference import Engine, graph, precision, run_net, same_size_batches, threads, tiling
 from imgperc.inference.norm import NormStats
 from imgperc.io import read_image
@@ -390,6 +391,7 @@ def test_stylize_runs_a_folder_of_same_size_photos_in_batches(tmp_path, monkeypa
     folder.mkdir()
     for i, size in enumerate([(24, 16)] * 5 + [(16, 16)]):
         Image.fromarray((torch.rand(size[1], size[0], 3) * 255).byte().numpy()).save(folder / f"p{i}.png")
+    monkeypatch.setattr(engine_module, "CPU_BATCH_SIZE", 4)
     batches = []
     run = Engine.run
     monkeypatch.setattr(Engine, "run", lambda self, batch, **kw: batches.append(batch.shape[0]) or run(self, batch, **kw))

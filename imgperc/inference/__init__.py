@@ -44,14 +44,15 @@ def run_net(
     batch: torch.Tensor,
     *,
     pad: int = DEFAULT_PAD,
-    batch_size: int = DEFAULT_BATCH_SIZE,
+    batch_size: int | None = None,
 ) -> torch.Tensor:
     """Apply ``net`` to ``batch`` ([N,3,H,W] in [0,1]) -> [N,3,H·s,W·s] in [0,1] on batch's device.
 
     ``pad`` pixels of reflection are added on every side, plus what makes H and W multiples of
-    ``net.size_multiple``; the net's output is cropped back, so any input size works.
+    ``net.size_multiple``; the net's output is cropped back, so any input size works. Chunks
+    hold ``batch_size`` images (default: the engine's choice for its device, else 4).
     """
     if isinstance(net, Engine):
         return net.run(batch, pad=pad, batch_size=batch_size)
     multiple = getattr(net, "size_multiple", 1)
-    return run_padded(net, batch, pad=pad, batch_size=batch_size, multiple=multiple, device=net_device(net))
+    return run_padded(net, batch, pad=pad, batch_size=batch_size or DEFAULT_BATCH_SIZE, multiple=multiple, device=net_device(net))
