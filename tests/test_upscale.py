@@ -17,6 +17,7 @@ from imgperc_sr import models
 from imgperc_sr.bicubic import bicubic_resize, upscale_bicubic
 from imgperc_sr.histogram import match_histograms
 from imgperc_sr.nets import sr_johnson
+from imgperc_sr.upscale import PAD, load_upscaler
 
 
 def save_sr_model(path, scale=4, loss="pixel", seed=0):
@@ -24,7 +25,9 @@ def save_sr_model(path, scale=4, loss="pixel", seed=0):
     torch.manual_seed(seed)
     config = {"scale": scale, "channels": 8, "residual_blocks": 1}
     meta = {"architecture": "sr-johnson", "config": config, "task": "sr", "scale": scale, "loss": loss, "iterations": 10}
-    save_model_file(path, sr_johnson(**config).state_dict(), meta)
+    net = sr_johnson(**config)
+    torch.nn.init.normal_(net.out[1].weight, std=0.05)  # trained nets add detail to bicubic; untrained ones are bicubic
+    save_model_file(path, net.state_dict(), meta)
     return path
 
 
@@ -238,3 +241,38 @@ def test_the_sr_image_task_upscales_batches(tiny4):
     out = transform(batch)
     assert transform.scale == 4 and out.shape == (2, 3, 24, 20)
     assert 0 <= out.min() and out.max() <= 1
+
+
+def test_tiled_upscale_matches_untiled(tmp_path):
+    """`--tile 72` cuts a 200x150 input into 3x3 overlapping tiles; the seams must not show."""
+    model = save_sr_model(tmp_path / "m.safetensors", 4, seed=5)
+    src = _photo(tmp_path / "big.png", (200, 150))
+    for tile in ("off", "72"):
+        result = _upscale("--model", model, "--tile", tile, "--no-histogram-match", "-o", tmp_path / f"{tile}.png", src)
+        assert result.exit_code == 0, result.output
+    whole = np.asarray(Image.open(tmp_path / "off.png")).astype(int)
+    tiled = np.asarray(Image.open(tmp_path / "72.png")).astype(int)
+    assert whole.shape == tiled.shape == (600, 800, 3)
+    assert np.abs(whole - tiled).max() <= 1
+    engine = load_upscaler(models.choose(str(model), None), tile="72").net
+    assert engine.tile_for((1, 3, 150 + 2 * PAD, 200 + 2 * PAD)) == 72  # it really was tiled
+
+
+def test_bad_tile_and_precision_values_are_one_line_errors(tmp_path, tiny4):
+    src = _photo(tmp_path / "a.png")
+    small = _upscale("--model", tiny4, "--tile", "8", src)
+    assert small.exit_code != 0 and "--tile must be at least" in str(small.exception or small.output)
+    bad = _upscale("--model", tiny4, "--precision", "fp64", src)
+    assert bad.exit_code == 2 and "fp64" in bad.output
+
+
+def test_sr_net_adds_detail_to_bicubic_and_keeps_the_papers_output_as_an_option():
+    x = torch.rand(2, 3, 9, 11)
+    untrained = sr_johnson(4, channels=8, residual_blocks=1).eval()
+    bicubic = torch.nn.functional.interpolate(x, scale_factor=4, mode="bicubic", align_corners=False)
+    assert torch.equal(untrained(x), bicubic)  # the last conv starts at zero
+    paper = sr_johnson(8, channels=8, residual_blocks=1, skip="none").eval()
+    y = paper(x)
+    assert y.shape == (2, 3, 72, 88) and 0.5 - 150 / 255 <= y.min() and y.max() <= 0.5 + 150 / 255
+    with pytest.raises(ValueError, match="skip must be one of"):
+        sr_johnson(4, skip="bilinear")

@@ -6,7 +6,7 @@ architecture (the nine ml5 styles share one). Before compiling, the graph gets t
 the convolutions `precision.reduced` picks run in bf16/fp16 with fp32 results, and a large
 convolution with few output channels (the output layer: 32 -> 3 channels, 9x9) becomes one
 convolution per kernel row into ``out x rows`` channels plus a shifted sum, which oneDNN runs
-about twice as fast. Inductor then fuses the padding, instance norms, activations and sums
+about five times as fast. Inductor then fuses the padding, instance norms, activations and sums
 around the oneDNN convolutions, in channels-last layout.
 """
 

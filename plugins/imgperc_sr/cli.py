@@ -10,7 +10,7 @@ from rich.table import Table
 
 from imgperc.atomic import atomic_path, check_writable
 from imgperc.errors import InputError
-from imgperc.inference import DEVICES
+from imgperc.inference import DEVICES, PRECISIONS
 from imgperc.io import Image, collect_inputs, output_paths, read_image, write_image
 
 from .crops import save_sheet, side_by_side
@@ -20,6 +20,15 @@ from .upscale import load_upscaler, upscale_image
 
 SCALES = ("4", "8")
 MODEL_HELP = "bicubic, a built-in or hub model, a model you trained (`imgperc train sr --name`), or a model file."
+
+
+PRECISION_OPTION = click.Option(
+    ["--precision"],
+    type=click.Choice(PRECISIONS),
+    default="auto",
+    show_default=True,
+    help="Compute precision: auto is bf16 on CPUs with native bf16, fp16 on CUDA, else fp32.",
+)
 
 
 def sr_options() -> tuple[click.Option, ...]:
@@ -32,6 +41,15 @@ def sr_options() -> tuple[click.Option, ...]:
             default=True,
             show_default=True,
             help="Match each output channel's histogram to the input's (the paper's post-processing; not for bicubic).",
+        ),
+        PRECISION_OPTION,
+        click.Option(
+            ["--tile"],
+            metavar="N|auto|off",
+            default="auto",
+            show_default=True,
+            help="Run large inputs in tiles of N low-resolution pixels, overlapping and blended "
+            "(auto: only inputs whose output does not fit in memory).",
         ),
     )
 
@@ -62,6 +80,8 @@ def upscale_command(
     scale: str | None,
     model: str | None,
     histogram_match: bool,
+    precision: str,
+    tile: str,
 ) -> None:
     """Super-resolve images x4 or x8: each INPUT file, or the images in each INPUT folder.
 
@@ -74,7 +94,7 @@ def upscale_command(
     targets = output_paths(sources, tag=choice.tag, output=output)
     for target in targets:
         check_writable(target, overwrite=force)
-    upscaler = load_upscaler(choice, histogram_match=histogram_match, device=device)
+    upscaler = load_upscaler(choice, histogram_match=histogram_match, device=device, precision=precision, tile=tile)
     for source, target in zip(sources, targets):
         write_image(target, upscale_image(upscaler, read_image(source)), overwrite=force)
         if not quiet:
@@ -110,6 +130,7 @@ def _table(result: Evaluation, title: str) -> Table:
 @click.option("--crops", type=click.Path(file_okay=False, path_type=Path), help="Also save a side-by-side crop of every image in this folder.")
 @click.option("--crop-size", type=click.IntRange(min=16), default=128, show_default=True, help="Side of the crops in high-resolution pixels.")
 @click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True, help="Where to run the nets.")
+@click.option("--precision", type=PRECISION_OPTION.type, default="auto", show_default=True, help=PRECISION_OPTION.help)
 @click.option("--force", is_flag=True, help="Overwrite existing result files and crops.")
 def eval_sr_command(
     scale: str,
@@ -121,6 +142,7 @@ def eval_sr_command(
     crops: Path | None,
     crop_size: int,
     device: str,
+    precision: str,
     force: bool,
 ) -> None:
     """Benchmark super-resolution on a folder of ground-truth images (Set5, Set14, ...).
@@ -142,7 +164,7 @@ def eval_sr_command(
         crops.mkdir(parents=True, exist_ok=True)
         for path in files:
             check_writable(crops / f"{path.stem}.x{factor}.png", overwrite=force)
-    upscalers = {c.name: load_upscaler(c, histogram_match=histogram_match, device=device) for c in choices}
+    upscalers = {c.name: load_upscaler(c, histogram_match=histogram_match, device=device, precision=precision) for c in choices}
     console = Console(stderr=True)
 
     def on_image(path: Path, truth: Image, low: Image, outputs: dict, scores: ImageScores) -> None:

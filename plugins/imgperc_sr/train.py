@@ -24,7 +24,7 @@ from imgperc.losses import LossReport, PerceptualLoss, resolve_recipe
 from imgperc.train import TrainJob, common_options, list_images, split_settings, train
 
 from .degrade import degrade
-from .nets import sr_johnson
+from .nets import SKIPS, sr_johnson
 
 TASK = "sr"
 LOSSES = {"feat": "sr-feat", "pixel": "sr-pixel"}
@@ -83,6 +83,7 @@ class SRJob(TrainJob):
         pixel_weight: float | None = None,
         channels: int = 64,
         residual_blocks: int = 4,
+        skip: str = "bicubic",
     ) -> None:
         if patch_size % scale or patch_size < 8 * scale:
             raise InputError(f"--patch-size must be a multiple of the scale ({scale}) and at least {8 * scale}, got {patch_size}")
@@ -97,7 +98,7 @@ class SRJob(TrainJob):
                                      content_weight=content_weight, tv_weight=tv_weight, pixel_weight=pixel_weight)
         if self.recipe.style_layers and self.recipe.style_weight:
             raise InputError(f"loss recipe '{self.recipe.name}' has a style term; super-resolution needs none")
-        self.config = {"scale": scale, "channels": channels, "residual_blocks": residual_blocks}
+        self.config = {"scale": scale, "channels": channels, "residual_blocks": residual_blocks, "skip": skip}
         self.objective: PerceptualLoss | None = None
 
     def build_net(self) -> nn.Module:
@@ -157,6 +158,8 @@ class SRJob(TrainJob):
 @click.option("--pixel-weight", type=float, default=None, help="Override the per-pixel weight.")
 @click.option("--channels", type=int, default=64, show_default=True, help="Filters per layer (the paper: 64).")
 @click.option("--residual-blocks", type=int, default=4, show_default=True, help="Residual blocks (the paper: 4).")
+@click.option("--skip", type=click.Choice(SKIPS), default="bicubic", show_default=True,
+              help="bicubic: the net adds detail to a bicubic enlargement; none: the paper's tanh output.")
 @common_options(iterations=200000, batch_size=4)
 def train_sr_command(**values: Any) -> None:
     """Train a super-resolution net (Johnson et al., 2016) on a folder of images.

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from imgperc.errors import InputError
-from imgperc.inference import run_net, select_device
+from imgperc.inference import Engine, run_net
 from imgperc.io import Image
 from imgperc.modelfile import build_model
 
@@ -50,16 +50,22 @@ class Upscaler:
         return output
 
 
-def load_upscaler(choice: SRChoice, *, histogram_match: bool = True, device: str = "auto") -> Upscaler:
-    """The chosen model's net on the selected device (or the bicubic baseline), ready to run."""
-    target = select_device(device)
+def load_upscaler(
+    choice: SRChoice,
+    *,
+    histogram_match: bool = True,
+    device: str = "auto",
+    precision: str = "auto",
+    tile: str | int | None = "auto",
+) -> Upscaler:
+    """The chosen model's net in the inference engine (or the bicubic baseline), ready to run."""
     if choice.is_bicubic:
         return Upscaler(choice.scale, choice.tag)
     net, _ = build_model(choice.model_file())
     net_scale = getattr(net, "scale", choice.scale)
     if net_scale != choice.scale:
         raise InputError(f"model '{choice.name}' builds an x{net_scale} net but says x{choice.scale}")
-    return Upscaler(choice.scale, choice.tag, net.to(target), histogram_match)
+    return Upscaler(choice.scale, choice.tag, Engine(net, device=device, precision=precision, tile=tile), histogram_match)
 
 
 def _gray(pixels: torch.Tensor) -> torch.Tensor:
@@ -81,10 +87,12 @@ def prepare(
     model: str | Path | None = None,
     histogram_match: bool = True,
     device: str = "auto",
+    precision: str | None = None,
+    tile: str | None = None,
 ) -> Upscaler:
     """Pick and load an upscaler (``ImageTask.prepare`` of the ``sr`` task)."""
     choice = choose(model, int(scale) if scale is not None else None)
-    return load_upscaler(choice, histogram_match=histogram_match, device=device)
+    return load_upscaler(choice, histogram_match=histogram_match, device=device, precision=precision or "auto", tile=tile or "auto")
 
 
 def tag(values: dict[str, Any]) -> str:
