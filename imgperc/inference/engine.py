@@ -40,7 +40,7 @@ def compile_mode(value: str | None) -> str:
 class Engine(nn.Module):
     """``net`` on its fastest correct configuration for ``device``.
 
-    - precision: ``auto`` picks bf16 on CPUs with native bf16, fp16 on CUDA, else fp32; reduced
+    - precision: ``auto`` picks bf16 on CPUs with native bf16, else fp32 (TF32 on CUDA); reduced
       precision covers the inner convolutions only, and a NaN, infinite or black output makes
       the engine fall back to fp32 by itself (``events`` says so);
     - channels-last layout, threads matched to the free physical cores;

@@ -26,16 +26,17 @@ aten = torch.ops.aten
 def resolve_precision(name: str, device: torch.device) -> torch.dtype:
     """The dtype for ``--precision NAME`` on ``device``.
 
-    ``auto``: fp16 on CUDA; bf16 on a CPU that computes it natively (AMX or AVX-512-bf16);
-    fp32 elsewhere (bf16 is emulated there, and many times slower than fp32).
+    ``auto``: bf16 on a CPU that computes it natively (AMX or AVX-512-bf16); fp32 elsewhere,
+    CUDA included: there fp32 convolutions already run on tensor cores (TF32), and on an H100
+    they were faster than the per-convolution fp16 path (ml5 at 512x512: 219 images/s in fp32,
+    150 in fp16; docs/benchmarks.md). On CPUs without native bf16 it is emulated and many
+    times slower than fp32.
     """
     if name not in PRECISIONS:
         raise InputError(f"unknown precision '{name}' (choose from {', '.join(PRECISIONS)})")
     if name != "auto":
         return DTYPES[name]
-    if device.type == "cuda":
-        return torch.float16
-    return torch.bfloat16 if native_bf16(device) else torch.float32
+    return torch.bfloat16 if device.type == "cpu" and native_bf16(device) else torch.float32
 
 
 def image_facing(weight: torch.Tensor) -> bool:
