@@ -17,6 +17,7 @@ from imgperc.cli.main import cli
 from imgperc.errors import InputError
 from imgperc.io import read_image
 from imgperc.metrics import y_psnr_ssim
+from imgperc_sr import models
 from imgperc_sr.evaluate import ground_truth, low_resolution
 from test_upscale import save_sr_model
 
@@ -71,11 +72,15 @@ def test_eval_on_a_tiny_synthetic_set(tmp_path):
     assert sheet.width > 4 * 32 and sheet.height > 32  # input, bicubic, net, ground truth side by side
 
 
-def test_bicubic_is_always_included(tmp_path):
+def test_bicubic_is_always_included_and_the_builtins_are_the_default(tmp_path, monkeypatch):
     data = _dataset(tmp_path / "d")
     result = _eval("--scale", "4", "--data", data, "-o", tmp_path)
     assert result.exit_code == 0, result.output
-    assert json.loads((tmp_path / "eval-sr-d-x4.json").read_text())["methods"] == ["bicubic"]
+    assert json.loads((tmp_path / "eval-sr-d-x4.json").read_text())["methods"] == ["bicubic", "x4-feat", "x4-pixel"]
+    monkeypatch.setattr(models, "WEIGHTS_DIR", tmp_path / "none")
+    result = _eval("--scale", "8", "--data", data, "-o", tmp_path)
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "eval-sr-d-x8.json").read_text())["methods"] == ["bicubic"]
 
 
 def test_blur_degradation_uses_the_training_degradation(tmp_path):
@@ -129,3 +134,16 @@ def test_an_image_too_small_to_score_is_a_clear_error(tmp_path):
     result = _eval("-x", "4", "--data", data, "-o", tmp_path)
     assert isinstance(result.exception, InputError)
     assert "thin.png" in str(result.exception) and "too small to evaluate x4" in str(result.exception)
+
+
+def test_the_shipped_models_work_offline_and_the_pixel_model_beats_bicubic(tmp_path, monkeypatch):
+    """The built-in weights, on one Set5 image: x4 per-pixel above bicubic, as in the docs' table."""
+    monkeypatch.setenv("IMGPERC_OFFLINE", "1")
+    monkeypatch.setenv("IMGPERC_HOME", str(tmp_path / "home"))
+    data = tmp_path / "set5"
+    data.mkdir()
+    (data / "img_002.png").write_bytes((DATA_DIR / "sr" / "set5" / "img_002.png").read_bytes())
+    result = _eval("--scale", "4", "--data", data, "--model", "x4-pixel", "-o", tmp_path)
+    assert result.exit_code == 0, result.output
+    mean = json.loads((tmp_path / "eval-sr-set5-x4.json").read_text())["mean"]
+    assert mean["x4-pixel"]["psnr"] > mean["bicubic"]["psnr"] + 0.1

@@ -243,9 +243,10 @@ def test_tiling_bounds_the_memory_of_a_large_image(tmp_path):
     path.write_text(script)
     result = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, check=True)
     tiled, untiled = map(int, result.stdout.split()[-2:])
-    # untiled: 32 fp32 channels at 1536^2 (288 MiB) alive a few times over; tiled: copies of the
-    # 27 MiB image (padded canvas, blended output, result) plus one 448^2 tile's work
-    assert tiled < 260 and untiled > 600, (tiled, untiled)
+    # untiled: at least one activation of 32 fp32 channels at 1536^2 (288 MiB) on top of the
+    # start; tiled: copies of the 27 MiB image (padded canvas, blended output, result) plus one
+    # 448^2 tile's work. (Peaks only grow, so the untiled run's growth starts from the tiled peak.)
+    assert tiled < 260 and tiled + untiled > 300, (tiled, untiled)
 
 
 # --- compiled graphs ----------------------------------------------------------------------------
