@@ -19,6 +19,7 @@ from torch import nn
 from .batching import same_size_batches
 from .device import DEVICES, describe, native_bf16, net_device, select_device
 from .engine import COMPILE_MODES, DEFAULT_BATCH_SIZE, DEFAULT_PAD, Engine
+from .options import PRECISION_HELP, engine_options
 from .padding import reflect_pad, run_padded
 from .precision import PRECISIONS
 
@@ -29,7 +30,9 @@ __all__ = [
     "DEVICES",
     "Engine",
     "PRECISIONS",
+    "PRECISION_HELP",
     "describe",
+    "engine_options",
     "native_bf16",
     "net_device",
     "reflect_pad",

@@ -39,6 +39,16 @@ def collect_inputs(paths: Sequence[str | os.PathLike], *, recursive: bool = Fals
     return found
 
 
+def collect_sources(paths: Sequence[str | os.PathLike], *, tag: str, recursive: bool = False, verb: str = "process") -> list[Path]:
+    """`collect_inputs`, less our own earlier outputs (``NAME.TAG.EXT``) found in folders, so a
+    command can be run on the same folder again; files named directly are always kept."""
+    named = {Path(path) for path in paths if not Path(path).is_dir()}
+    sources = [path for path in collect_inputs(paths, recursive=recursive) if path in named or not path.stem.endswith(f".{tag}")]
+    if not sources:
+        raise InputError(f"no images to {verb}: the folders hold only earlier '{tag}' outputs")
+    return sources
+
+
 def output_paths(
     inputs: Sequence[Path],
     *,

@@ -9,9 +9,8 @@ from rich.console import Console
 from rich.table import Table
 
 from imgperc.atomic import atomic_path, check_writable
-from imgperc.errors import InputError
-from imgperc.inference import DEVICES, PRECISIONS
-from imgperc.io import Image, collect_inputs, output_paths, read_image, write_image
+from imgperc.inference import DEVICES, PRECISION_HELP, PRECISIONS, engine_options
+from imgperc.io import Image, collect_inputs, collect_sources, output_paths, read_image, write_image
 
 from .crops import save_sheet, side_by_side
 from .evaluate import BICUBIC, DEGRADATIONS, Evaluation, ImageScores, evaluate
@@ -20,15 +19,6 @@ from .upscale import load_upscaler, upscale_image
 
 SCALES = ("4", "8")
 MODEL_HELP = "bicubic, a built-in or hub model, a model you trained (`imgperc train sr --name`), or a model file."
-
-
-PRECISION_OPTION = click.Option(
-    ["--precision"],
-    type=click.Choice(PRECISIONS),
-    default="auto",
-    show_default=True,
-    help="Compute precision: auto is bf16 on CPUs with native bf16, else fp32 (TF32 on CUDA, measured faster than fp16 there).",
-)
 
 
 def sr_options() -> tuple[click.Option, ...]:
@@ -42,25 +32,11 @@ def sr_options() -> tuple[click.Option, ...]:
             show_default=True,
             help="Match each output channel's histogram to the input's (the paper's post-processing; not for bicubic).",
         ),
-        PRECISION_OPTION,
-        click.Option(
-            ["--tile"],
-            metavar="N|auto|off",
-            default="auto",
-            show_default=True,
-            help="Run large inputs in tiles of N low-resolution pixels, overlapping and blended "
-            "(auto: only inputs whose output does not fit in memory).",
+        *engine_options(
+            "Run large inputs in tiles of N low-resolution pixels, overlapping and blended "
+            "(auto: only inputs whose output does not fit in memory)."
         ),
     )
-
-
-def _sources(inputs: tuple[Path, ...], recursive: bool, tag: str) -> list[Path]:
-    """The images to upscale; in folders, our own earlier outputs (NAME.TAG.EXT) are skipped."""
-    named = {path for path in inputs if not path.is_dir()}
-    sources = [path for path in collect_inputs(list(inputs), recursive=recursive) if path in named or not path.stem.endswith(f".{tag}")]
-    if not sources:
-        raise InputError(f"no images to upscale: the folders hold only earlier '{tag}' outputs")
-    return sources
 
 
 @click.command("upscale")
@@ -90,7 +66,7 @@ def upscale_command(
     bicubically; grayscale and 16-bit inputs give grayscale and 16-bit outputs.
     """
     choice = choose(model, int(scale) if scale else None)
-    sources = _sources(inputs, recursive, choice.tag)
+    sources = collect_sources(inputs, tag=choice.tag, recursive=recursive, verb="upscale")
     targets = output_paths(sources, tag=choice.tag, output=output)
     for target in targets:
         check_writable(target, overwrite=force)
@@ -130,7 +106,7 @@ def _table(result: Evaluation, title: str) -> Table:
 @click.option("--crops", type=click.Path(file_okay=False, path_type=Path), help="Also save a side-by-side crop of every image in this folder.")
 @click.option("--crop-size", type=click.IntRange(min=16), default=128, show_default=True, help="Side of the crops in high-resolution pixels.")
 @click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True, help="Where to run the nets.")
-@click.option("--precision", type=PRECISION_OPTION.type, default="auto", show_default=True, help=PRECISION_OPTION.help)
+@click.option("--precision", type=click.Choice(PRECISIONS), default="auto", show_default=True, help=PRECISION_HELP)
 @click.option("--force", is_flag=True, help="Overwrite existing result files and crops.")
 def eval_sr_command(
     scale: str,

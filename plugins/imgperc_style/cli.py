@@ -10,9 +10,8 @@ import torch
 
 from imgperc.api import resize_longest
 from imgperc.atomic import check_writable
-from imgperc.errors import InputError
-from imgperc.inference import DEVICES, PRECISIONS, same_size_batches
-from imgperc.io import collect_inputs, output_paths, read_image, write_image
+from imgperc.inference import DEVICES, engine_options, same_size_batches
+from imgperc.io import collect_sources, output_paths, read_image, write_image
 
 from .stylize import StyleTransform, choose, load_net
 
@@ -34,20 +33,7 @@ def style_options() -> tuple[click.Option, ...]:
             show_default=True,
             help="Blend of style over the input (0 = the input, 1 = fully stylized).",
         ),
-        click.Option(
-            ["--precision"],
-            type=click.Choice(PRECISIONS),
-            default="auto",
-            show_default=True,
-            help="Compute precision: auto is bf16 on CPUs with native bf16, else fp32 (TF32 on CUDA, measured faster than fp16 there).",
-        ),
-        click.Option(
-            ["--tile"],
-            metavar="N|auto|off",
-            default="auto",
-            show_default=True,
-            help="Run large images in N-pixel tiles (auto: only those that do not fit in memory).",
-        ),
+        *engine_options("Run large images in N-pixel tiles (auto: only those that do not fit in memory)."),
     )
 
 
@@ -79,15 +65,7 @@ def stylize_command(
     Outputs go beside their inputs as NAME.STYLE.EXT unless -o is given.
     """
     choice = choose(style, model)
-    named = {path for path in inputs if not path.is_dir()}
-    # in folders, skip our own earlier outputs (NAME.TAG.EXT), so that runs can be repeated
-    sources = [
-        path
-        for path in collect_inputs(list(inputs), recursive=recursive)
-        if path in named or not path.stem.endswith(f".{choice.tag}")
-    ]
-    if not sources:
-        raise InputError(f"no images to stylize: the folders hold only earlier '{choice.tag}' outputs")
+    sources = collect_sources(inputs, tag=choice.tag, recursive=recursive, verb="stylize")
     targets = output_paths(sources, tag=choice.tag, output=output)
     for target in targets:
         check_writable(target, overwrite=force)
