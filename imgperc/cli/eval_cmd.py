@@ -8,26 +8,14 @@ from __future__ import annotations
 
 import click
 
-from .. import plugins
-from ..errors import PluginError
+from .registry_group import RegistryGroup
 
 
-def _command(item: object) -> click.Command:
-    command = item if isinstance(item, click.Command) else getattr(item, "command", None)
-    if not isinstance(command, click.Command):
-        raise PluginError(f"evaluator {item!r} is neither a click command nor has a .command")
-    return command
-
-
-class EvaluatorGroup(click.Group):
+class EvaluatorGroup(RegistryGroup):
     """Subcommands come from the ``evaluators`` registry."""
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(plugins.registry("evaluators"))
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        registry = plugins.registry("evaluators")
-        return _command(registry.get(cmd_name)) if cmd_name in registry else None
+    registry = "evaluators"
+    kind = "evaluator"
 
 
 @click.group("eval", cls=EvaluatorGroup)

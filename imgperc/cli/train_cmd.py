@@ -9,26 +9,14 @@ from __future__ import annotations
 
 import click
 
-from .. import plugins
-from ..errors import PluginError
+from .registry_group import RegistryGroup
 
 
-def _command(item: object) -> click.Command:
-    command = item if isinstance(item, click.Command) else getattr(item, "command", None)
-    if not isinstance(command, click.Command):
-        raise PluginError(f"trainer {item!r} is neither a click command nor has a .command")
-    return command
-
-
-class TrainerGroup(click.Group):
+class TrainerGroup(RegistryGroup):
     """Subcommands come from the ``trainers`` registry; an interrupted run exits with 130."""
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(plugins.registry("trainers"))
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        registry = plugins.registry("trainers")
-        return _command(registry.get(cmd_name)) if cmd_name in registry else None
+    registry = "trainers"
+    kind = "trainer"
 
     def invoke(self, ctx: click.Context):
         from ..train import TrainingInterrupted
