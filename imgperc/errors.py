@@ -19,3 +19,11 @@ class DownloadError(ImgpercError):
 
 class PluginError(ImgpercError):
     """A plugin could not be found or used."""
+
+
+class IntegrityError(ImgpercError):
+    """An installed file no longer matches the checksum recorded when it was installed."""
+
+
+class ConfigError(InputError, ValueError):
+    """A net's config is malformed or out of its declared bounds (see `imgperc.netconfig`)."""

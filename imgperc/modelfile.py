@@ -1,7 +1,9 @@
 """The one local model format: a safetensors file whose header carries imgperc's JSON metadata.
 
 Nothing is ever unpickled. The metadata names the architecture (a transform net registered by
-some plugin) and its config, so the core can rebuild any plugin's net from the file alone.
+some plugin) and its config, so the core can rebuild any plugin's net from the file alone; the
+config is checked against the architecture's declared bounds first. Files of the local store are
+verified against their install checksums before use (`imgperc.integrity`).
 """
 
 from __future__ import annotations
@@ -11,12 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from . import plugins
 from .atomic import atomic_path
-from .errors import InputError
+from .errors import ConfigError, InputError
+from .integrity import verify
+from .netconfig import check_config
 
 META_KEY = "imgperc"
 
@@ -30,39 +34,89 @@ def save_model_file(path: Path, tensors: dict[str, torch.Tensor], meta: dict[str
 
 def read_metadata(path: Path) -> dict[str, Any]:
     """Only the metadata (cheap: reads the header)."""
-    from safetensors import safe_open
+    meta, _ = _header(Path(path))
+    return meta
 
+
+def _header(path: Path) -> tuple[dict[str, Any], dict[str, tuple[int, ...]]]:
+    """The metadata and the shape of every tensor, from the header alone."""
     try:
         with safe_open(str(path), framework="pt") as f:
             raw = (f.metadata() or {}).get(META_KEY)
+            shapes = {name: tuple(f.get_slice(name).get_shape()) for name in f.keys()}
     except (SafetensorError, OSError, ValueError) as exc:
         raise InputError(f"{path} is not a valid imgperc model file ({exc})") from None
     if raw is None:
         raise InputError(f"{path} has no imgperc metadata (not an imgperc model file)")
-    return json.loads(raw)
+    try:
+        meta = json.loads(raw)
+    except ValueError:
+        meta = None
+    if not isinstance(meta, dict):
+        raise InputError(f"{path} has damaged imgperc metadata (not a JSON object)")
+    return meta, shapes
+
+
+def _checked(path: Path) -> Path:
+    """``path`` if it exists and matches the checksum recorded at install (`imgperc.integrity`)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"model file {path} does not exist")
+    verify(path)
+    return path
+
+
+def _tensors(path: Path) -> dict[str, torch.Tensor]:
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise InputError(f"{path} is not a valid imgperc model file ({exc})") from None
 
 
 def load_model_file(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """Tensors and metadata."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"model file {path} does not exist")
+    path = _checked(path)
     meta = read_metadata(path)
-    return load_file(str(path)), meta
+    return _tensors(path), meta
 
 
 def build_model(path: Path) -> tuple[torch.nn.Module, dict[str, Any]]:
-    """Rebuild the net a model file describes and load its weights (in fp32, eval mode)."""
-    tensors, meta = load_model_file(path)
+    """Rebuild the net a model file describes and load its weights (in fp32, eval mode).
+
+    Before any tensor is allocated, the file's config is checked against the architecture's
+    declared bounds (`imgperc.netconfig`) and the net's parameter shapes, built on the meta
+    device, against the tensors the file's header lists.
+    """
+    path = _checked(path)
+    meta, shapes = _header(path)
     arch = meta.get("architecture")
-    if not arch:
+    if not arch or not isinstance(arch, str):
         raise InputError(f"{path} does not name its architecture")
     builder = plugins.registry("transform_nets").get(arch)
-    net = builder(**meta.get("config", {}))
-    state = {k: v.float() for k, v in tensors.items()}
+    config = meta.get("config", {})
     try:
-        net.load_state_dict(state)
-    except RuntimeError as exc:
-        first = str(exc).strip().splitlines()[0]
-        raise InputError(f"{path} does not match architecture '{arch}' ({first})") from None
+        check_config(builder, config)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: bad config for architecture '{arch}': {exc}") from None
+    with torch.device("meta"):
+        expected = {k: tuple(v.shape) for k, v in builder(**config).state_dict().items()}
+    mismatch = _mismatch(expected, shapes)
+    if mismatch:
+        raise InputError(f"{path} does not match architecture '{arch}' ({mismatch})")
+    net = builder(**config)
+    net.load_state_dict({k: v.float() for k, v in _tensors(path).items()})
     return net.eval(), meta
+
+
+def _mismatch(expected: dict[str, tuple[int, ...]], found: dict[str, tuple[int, ...]]) -> str:
+    """The first difference between the net's tensors and the file's, or ''."""
+    missing = sorted(set(expected) - set(found))
+    if missing:
+        return f"missing tensor {missing[0]}"
+    unexpected = sorted(set(found) - set(expected))
+    if unexpected:
+        return f"unexpected tensor {unexpected[0]}"
+    for name in sorted(expected):
+        if expected[name] != found[name]:
+            return f"tensor {name} has shape {list(found[name])}, the net needs {list(expected[name])}"
+    return ""

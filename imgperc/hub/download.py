@@ -1,8 +1,19 @@
-"""Streaming, verified, retried downloads with mirror rewriting and offline mode."""
+"""Streaming, verified, resumable downloads with time limits, mirror rewriting and offline mode.
+
+Every file is pinned by size (and sha256 where known), so a download is bounded:
+
+- connect and read timeouts of ``IMGPERC_DOWNLOAD_TIMEOUT`` seconds (default 30) each;
+- an overall deadline per file, retries included, of that timeout times (2 + size in MiB):
+  a mirror that trickles bytes fails as surely as one that never answers;
+- a hard cap at the pinned size: a longer answer is refused as soon as it goes past it;
+- the bytes go to a hidden ``.NAME.part`` beside the destination, kept after a network
+  failure so the next try resumes it (HTTP Range); a part over the pinned size, or a complete
+  one whose sha256 is wrong, is deleted. Only a verified file is renamed into place.
+"""
 
 from __future__ import annotations
 
-import hashlib
+import math
 import os
 import shutil
 import sys
@@ -11,14 +22,18 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
+from filelock import FileLock
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
 from .. import settings
 from ..errors import DownloadError
+from ..integrity import sha256_file
 from .spec import RemoteFile
 
 CHUNK = 1 << 16
-TIMEOUT = (10, 60)  # connect, read (seconds)
+ENV_TIMEOUT = "IMGPERC_DOWNLOAD_TIMEOUT"
+DEFAULT_TIMEOUT = 30.0
 RETRIES = 3
 
 
@@ -30,6 +45,25 @@ def resolve_url(url: str, mirror: str | None = None) -> str:
     parts = urlsplit(url)
     tail = f"{parts.netloc}{parts.path}"
     return f"{mirror.rstrip('/')}/{tail}"
+
+
+def timeout() -> float:
+    """Seconds to wait for a connection or for the next bytes: ``IMGPERC_DOWNLOAD_TIMEOUT`` or 30."""
+    text = os.environ.get(ENV_TIMEOUT, "").strip()
+    if not text:
+        return DEFAULT_TIMEOUT
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise DownloadError(f"{ENV_TIMEOUT} must be a positive number of seconds, got {text!r}")
+    return value
+
+
+def deadline_seconds(size: int) -> float:
+    """The overall time allowed for one file of ``size`` bytes, retries included."""
+    return timeout() * (2 + size / (1 << 20))
 
 
 def _is_local(location: str) -> bool:
@@ -51,75 +85,138 @@ def _progress(enabled: bool) -> Progress:
     )
 
 
-def _stream_to(location: str, part: Path, label: str, show_progress: bool, expected: int) -> None:
-    """Copy one location (URL or local path) into ``part``."""
-    if _is_local(location):
-        source = _local_path(location)
-        if not source.is_file():
-            raise DownloadError(f"{label}: not found in the mirror folder ({source})")
-        shutil.copyfile(source, part)
-        return
-    with requests.get(location, stream=True, timeout=TIMEOUT) as response:
-        if response.status_code != 200:
-            raise _HTTPStatus(response.status_code, location)
-        with _progress(show_progress) as progress, open(part, "wb") as out:
-            task = progress.add_task(label, total=expected or None)
-            for chunk in response.iter_content(CHUNK):
+class _Retryable(Exception):
+    """A failure worth another try (network trouble, a 5xx answer, a short answer)."""
+
+
+class _Deadline(Exception):
+    """The file's overall deadline passed after ``have`` bytes."""
+
+    def __init__(self, have: int) -> None:
+        super().__init__(have)
+        self.have = have
+
+
+def _copy_local(location: str, part: Path, remote: RemoteFile) -> None:
+    source = _local_path(location)
+    if not source.is_file():
+        raise DownloadError(f"{remote.name}: not found in the mirror folder ({source})")
+    if source.stat().st_size != remote.size:
+        raise DownloadError(f"{remote.name}: expected {remote.size} bytes, the mirror folder has {source.stat().st_size} ({source})")
+    shutil.copyfile(source, part)
+
+
+def _stream(location: str, part: Path, remote: RemoteFile, deadline: float, show_progress: bool) -> None:
+    """Append the rest of ``remote`` to ``part`` (resuming it), never past the pinned size."""
+    have = part.stat().st_size if part.exists() else 0
+    if have == remote.size:
+        return  # complete: only its checksum is left to check
+    headers = {"Accept-Encoding": "identity", **({"Range": f"bytes={have}-"} if have else {})}
+    limit = timeout()
+    try:
+        response = requests.get(location, stream=True, timeout=(limit, limit), headers=headers)
+    except requests.Timeout:
+        raise _Retryable(f"no answer from {location} within {limit:g} s") from None
+    except requests.ConnectionError as exc:
+        raise _Retryable(f"cannot reach {location} ({_reason(exc)})") from None
+    except requests.RequestException as exc:
+        raise DownloadError(f"{remote.name}: {exc}") from None
+    with response:
+        if response.status_code >= 500:
+            raise _Retryable(f"HTTP {response.status_code} from {location}")
+        if response.status_code == 416:
+            part.unlink(missing_ok=True)
+            raise _Retryable(f"{location} cannot resume the partial file (HTTP 416)")
+        if response.status_code == 200:
+            have = 0  # a whole answer (the server ignores Range): start over
+        elif response.status_code != 206:
+            raise DownloadError(f"{remote.name}: HTTP {response.status_code} from {location}")
+        announced = response.headers.get("Content-Length")
+        if announced is not None and announced.isdigit() and have + int(announced) > remote.size:
+            part.unlink(missing_ok=True)
+            raise DownloadError(f"{remote.name}: {location} announces {have + int(announced)} bytes, more than the pinned {remote.size}")
+        with _progress(show_progress) as progress, open(part, "ab" if have else "wb") as out:
+            task = progress.add_task(remote.name, total=remote.size, completed=have)
+            while have < remote.size + 1:
+                if time.monotonic() > deadline:
+                    raise _Deadline(have)
+                try:
+                    chunk = response.raw.read1(min(CHUNK, remote.size + 1 - have))
+                except urllib3.exceptions.ReadTimeoutError:
+                    raise _Retryable(f"{location} sent nothing for {limit:g} s") from None
+                except (urllib3.exceptions.HTTPError, OSError) as exc:
+                    raise _Retryable(f"the connection to {location} broke ({_reason(exc)})") from None
+                if not chunk:
+                    break
                 out.write(chunk)
-                progress.advance(task, len(chunk))
+                have += len(chunk)
+                progress.update(task, completed=have)
+    if have > remote.size:
+        part.unlink(missing_ok=True)
+        raise DownloadError(f"{remote.name}: {location} sent more than the pinned {remote.size} bytes")
+    if have < remote.size:
+        raise _Retryable(f"{location} closed the connection after {have} of {remote.size} bytes")
 
 
-class _HTTPStatus(Exception):
-    def __init__(self, status: int, url: str) -> None:
-        super().__init__(f"HTTP {status} from {url}")
-        self.status = status
+def _reason(exc: Exception) -> str:
+    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
 
 
-def _verify(path: Path, remote: RemoteFile, location: str) -> None:
-    size = path.stat().st_size
-    if size != remote.size:
-        raise DownloadError(f"{remote.name}: expected {remote.size} bytes, got {size} from {location}")
-    if remote.sha256:
-        digest = hashlib.sha256()
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-        if digest.hexdigest() != remote.sha256:
-            raise DownloadError(
-                f"{remote.name}: sha256 mismatch from {location} "
-                f"(expected {remote.sha256[:12]}…, got {digest.hexdigest()[:12]}…)"
-            )
+def _holds(path: Path, remote: RemoteFile) -> bool:
+    """True if ``path`` is ``remote``: its pinned size, then its sha256 (where pinned)."""
+    if not path.is_file() or path.stat().st_size != remote.size:
+        return False
+    return not remote.sha256 or sha256_file(path) == remote.sha256
 
 
 def fetch(remote: RemoteFile, dest: Path, *, show_progress: bool | None = None) -> Path:
     """Download ``remote`` to ``dest`` (atomically), verifying size and sha256.
 
-    Retries network failures and 5xx answers; a 4xx answer or a bad checksum fails at once.
+    A verified file already at ``dest`` is kept. Retries network failures and 5xx answers
+    (resuming the partial file) until the file's deadline; a 4xx answer, an oversized answer
+    or a bad checksum fails at once.
     """
+    location = resolve_url(remote.url)
+    if _holds(dest, remote):
+        return dest
     if settings.offline():
         raise DownloadError(f"{remote.name}: IMGPERC_OFFLINE is set, so {remote.url} is not downloaded")
     if show_progress is None:
         show_progress = sys.stderr.isatty()
-    location = resolve_url(remote.url)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    part = dest.with_name(f".{dest.name}.{os.getpid()}.part")
-    last_error: Exception | None = None
     try:
-        for attempt in range(RETRIES):
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DownloadError(f"{remote.name}: cannot create {dest.parent} ({exc.strerror})") from None
+    part = dest.with_name(f".{dest.name}.part")
+    seconds = deadline_seconds(remote.size)
+    deadline = time.monotonic() + seconds
+    with FileLock(dest.with_name(f".{dest.name}.lock")):
+        if part.exists() and part.stat().st_size > remote.size:
+            part.unlink()
+        last_error = ""
+        for attempt in range(1, RETRIES + 1):
             try:
-                _stream_to(location, part, remote.name, show_progress, remote.size)
-                _verify(part, remote, location)
+                if _is_local(location):
+                    _copy_local(location, part, remote)
+                else:
+                    _stream(location, part, remote, deadline, show_progress)
+                if not _holds(part, remote):
+                    part.unlink()
+                    raise DownloadError(f"{remote.name}: sha256 mismatch from {location} (expected {remote.sha256})")
                 os.replace(part, dest)
                 return dest
-            except _HTTPStatus as exc:
-                if exc.status < 500:
-                    raise DownloadError(f"{remote.name}: {exc}") from None
-                last_error = exc
-            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
-                last_error = exc
-            except requests.RequestException as exc:
-                raise DownloadError(f"{remote.name}: {exc}") from None
-            time.sleep(0.5 * 2**attempt)
-        raise DownloadError(f"{remote.name}: download failed after {RETRIES} tries ({last_error})")
-    finally:
-        part.unlink(missing_ok=True)
+            except _Retryable as exc:
+                last_error = str(exc)
+            except _Deadline as exc:
+                last_error = f"{exc.have} of {remote.size} bytes"
+                break
+            pause = min(0.5 * 2 ** (attempt - 1), deadline - time.monotonic())
+            if attempt == RETRIES:
+                raise DownloadError(f"{remote.name}: download failed after {RETRIES} tries ({last_error})")
+            if pause <= 0:
+                break
+            time.sleep(pause)
+    raise DownloadError(
+        f"{remote.name}: not downloaded within {seconds:.3g} s from {location} ({last_error}); "
+        f"set {ENV_TIMEOUT} above {timeout():g} to allow more time"
+    )

@@ -7,26 +7,32 @@ import json
 import os
 import shutil
 import tempfile
-import time
 from pathlib import Path
 from typing import Iterator
 
+import click
+from filelock import FileLock
+
 from .. import plugins, settings
-from ..errors import DownloadError, ModelNotAvailable
+from ..atomic import umask
+from ..errors import DownloadError, IntegrityError, ModelNotAvailable
+from ..integrity import verify, write_manifest
 from ..modelfile import save_model_file
 from .download import fetch
 from .spec import ModelSpec
 
 MODEL_FILE = "model.safetensors"
 INFO_FILE = "info.json"
+MODELS = "models"
+DOWNLOADS = "downloads"
 
 
 def models_dir() -> Path:
-    return settings.home() / "models"
+    return settings.home() / MODELS
 
 
 def downloads_dir() -> Path:
-    return settings.home() / "downloads"
+    return settings.home() / DOWNLOADS
 
 
 def specs() -> dict[str, ModelSpec]:
@@ -58,41 +64,29 @@ def installed_path(spec: ModelSpec) -> Path | None:
     return path if path.is_file() else None
 
 
-@contextlib.contextmanager
-def _lock(name: str) -> Iterator[None]:
+def _lock(name: str) -> FileLock:
     """An exclusive inter-process lock, so concurrent pulls of one model never collide."""
-    lock_dir = settings.home() / "locks"
-    lock_dir.mkdir(parents=True, exist_ok=True)
-    with open(lock_dir / f"{name}.lock", "a+") as handle:
-        try:
-            import fcntl
-        except ImportError:  # Windows: msvcrt locks one byte
-            import msvcrt
-
-            while True:
-                try:
-                    msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK, 1)
-                    break
-                except OSError:
-                    time.sleep(0.1)
-            try:
-                yield
-            finally:
-                msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
-            return
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    return FileLock(settings.home_dir("locks") / f"{name}.lock")
 
 
 def ensure(name: str) -> Path:
-    """The local model file for ``name``, downloading and converting it first if needed."""
+    """The local model file for ``name``, downloading and converting it first if needed.
+
+    An installed file is verified against its install checksums (`imgperc.integrity`); a
+    damaged one is downloaded again when the network is allowed, else a one-line error says how
+    to repair it.
+    """
     spec = find_spec(name)
     path = installed_path(spec)
     if path is not None:
-        return path
+        try:
+            verify(path)
+            return path
+        except IntegrityError as exc:
+            if spec.builtin is not None or settings.offline():
+                raise
+            click.echo(f"Warning: {exc}; downloading it again", err=True)
+            return pull(spec, force=True)
     if spec.builtin is not None:
         raise ModelNotAvailable(f"model '{spec.id}' should ship with its plugin but {spec.builtin} is missing")
     if settings.offline():
@@ -113,33 +107,39 @@ def pull(spec: ModelSpec, *, force: bool = False) -> Path:
     with _lock(spec.id):
         if (target / MODEL_FILE).is_file() and not force:
             return target / MODEL_FILE  # another process finished it while we waited
-        raw_dir = downloads_dir() / spec.id
-        raw = {}
+        raw_dir = settings.home_dir(DOWNLOADS, spec.id)
         try:
-            for remote in spec.files:
-                dest = raw_dir / remote.name
-                raw[remote.name] = dest if _already_fetched(dest, remote.size) else fetch(remote, dest)
+            raw = {remote.name: fetch(remote, raw_dir / remote.name) for remote in spec.files}
         except DownloadError as exc:
             raise DownloadError(f"could not download model '{spec.id}': {exc}") from None
         tensors, meta = spec.convert(raw)
         meta = {"id": spec.id, "task": spec.task, "license": spec.license, "source": spec.source, **meta}
-        models_dir().mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{spec.id}.", dir=models_dir()))
-        try:
+        with install_folder(spec.id) as staging:
             save_model_file(staging / MODEL_FILE, tensors, meta)
             (staging / INFO_FILE).write_text(json.dumps(spec.describe(), indent=2))
-            if target.exists():
-                shutil.rmtree(target)
-            os.replace(staging, target)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+            write_manifest(staging, [MODEL_FILE, INFO_FILE], repair=f"run `imgperc models pull --force {spec.id}` (or `imgperc models rm {spec.id}`)")
         shutil.rmtree(raw_dir, ignore_errors=True)
     return target / MODEL_FILE
 
 
-def _already_fetched(path: Path, size: int) -> bool:
-    """A verified raw file from an interrupted earlier pull (written only after verification)."""
-    return path.is_file() and path.stat().st_size == size
+@contextlib.contextmanager
+def install_folder(name: str) -> Iterator[Path]:
+    """A staging folder that becomes ``models/NAME`` (replacing it) in one rename on success.
+
+    Like pip and torch.hub leave them, installed folders are readable by every user (0755 under
+    the usual umask; files are 0644), so one store can be shared.
+    """
+    root = settings.home_dir(MODELS)
+    target = root / name
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=root))
+    try:
+        os.chmod(staging, 0o777 & ~umask())
+        yield staging
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def remove(spec: ModelSpec) -> bool:

@@ -6,14 +6,13 @@ look hub models up first, then these.
 
 from __future__ import annotations
 
-import os
 import shutil
-import tempfile
 from pathlib import Path
 
 from ..errors import InputError
+from ..integrity import write_manifest
 from ..modelfile import read_metadata
-from .store import MODEL_FILE, models_dir, specs
+from .store import MODEL_FILE, install_folder, models_dir, specs
 
 
 def user_models(task: str | None = None) -> dict[str, Path]:
@@ -41,18 +40,10 @@ def user_models(task: str | None = None) -> dict[str, Path]:
 def install_user_model(source: Path, name: str, *, overwrite: bool = False) -> Path:
     """Copy a model file into the store as user model ``name`` (atomically)."""
     check_user_name(name, overwrite=overwrite)
-    root = models_dir()
-    root.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=root))
-    target = root / name
-    try:
+    with install_folder(name) as staging:
         shutil.copyfile(source, staging / MODEL_FILE)
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(staging, target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return target / MODEL_FILE
+        write_manifest(staging, [MODEL_FILE], repair=f"train it again with --name {name} --force, or delete {models_dir() / name}")
+    return models_dir() / name / MODEL_FILE
 
 
 def check_user_name(name: str, *, overwrite: bool) -> None:

@@ -20,6 +20,7 @@ import random
 import re
 import shutil
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -129,7 +130,9 @@ def load(checkpoint: Checkpoint) -> tuple[dict[str, torch.Tensor], dict[str, Any
     """Weights and training state of a checkpoint."""
     weights, _ = load_model_file(checkpoint.weights)
     try:
-        state = torch.load(checkpoint.state, map_location="cpu", weights_only=True)
-    except Exception as exc:  # a damaged file: say which one
-        raise InputError(f"cannot read checkpoint state {checkpoint.state} ({type(exc).__name__}: {exc})") from None
+        with warnings.catch_warnings():  # torch's warnings about foreign pickles are not for users
+            warnings.simplefilter("ignore")
+            state = torch.load(checkpoint.state, map_location="cpu", weights_only=True)
+    except Exception:  # damaged, or not ours (torch's message would suggest unsafe loading)
+        raise InputError(f"{checkpoint.state} is not a valid imgperc checkpoint") from None
     return weights, state

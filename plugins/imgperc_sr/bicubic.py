@@ -11,6 +11,8 @@ import numpy as np
 import torch
 from PIL import Image as PILImage
 
+from imgperc.limits import check_pixels
+
 
 def bicubic_resize(images: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """``[N, C, H, W]`` float -> ``[N, C, size[0], size[1]]`` (unclamped: bicubic overshoots)."""
@@ -19,6 +21,7 @@ def bicubic_resize(images: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     height, width = size
     if height < 1 or width < 1:
         raise ValueError(f"cannot resize to {width}x{height}")
+    check_pixels(width, height)
     planes = images.detach().to("cpu", torch.float32).numpy()
     out = np.empty((*planes.shape[:2], height, width), dtype=np.float32)
     for n, image in enumerate(planes):

@@ -23,6 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from imgperc.netconfig import Int, OneOf, net_config
+
 OUTPUT_SCALE = 150.0 / 255.0
 SCALES = (2, 4, 8)
 SKIPS = ("bicubic", "none")
@@ -72,12 +74,7 @@ class SRNet(nn.Module):
         return 0.5 + OUTPUT_SCALE * torch.tanh(detail)
 
 
+@net_config(scale=OneOf(SCALES), channels=Int(1, 512), residual_blocks=Int(0, 64), skip=OneOf(SKIPS))
 def sr_johnson(scale: int = 4, channels: int = 64, residual_blocks: int = 4, skip: str = "bicubic") -> SRNet:
     """Builder registered as ``sr-johnson`` (config: scale, channels, residual_blocks, skip)."""
-    if skip not in SKIPS:
-        raise ValueError(f"sr-johnson: skip must be one of {SKIPS}, got {skip!r}")
-    if scale not in SCALES:
-        raise ValueError(f"sr-johnson: scale must be one of {SCALES}, got {scale}")
-    if channels < 1 or residual_blocks < 0:
-        raise ValueError("sr-johnson: channels must be >= 1 and residual_blocks >= 0")
     return SRNet(scale=scale, channels=channels, residual_blocks=residual_blocks, skip=skip)

@@ -26,30 +26,23 @@ from torch import nn
 
 from imgperc.errors import InputError
 from imgperc.hub import ModelSpec, RemoteFile
+from imgperc.netconfig import net_config
+
+from .ml5_styles import STYLES
 
 ARCHITECTURE = "ml5"
 SOURCE = "ml5js/ml5-data-and-models@0612a3e"
 LICENSE = "MIT"
 EPS = 1e-3
 
-# id -> (upstream folder, description)
-STYLES: dict[str, tuple[str, str]] = {
-    "muse": ("la_muse", "Pablo Picasso, La Muse (1935)"),
-    "wave": ("wave", "Katsushika Hokusai, The Great Wave off Kanagawa"),
-    "udnie": ("udnie", "Francis Picabia, Udnie (1913)"),
-    "scream": ("scream", "Edvard Munch, The Scream (1893)"),
-    "rain-princess": ("rain_princess", "Leonid Afremov, Rain Princess"),
-    "wreck": ("wreck", "J. M. W. Turner, The Shipwreck of the Minotaur"),
-    "mathura": ("mathura", "ml5 style 'mathura'"),
-    "matilde-perez": ("matilde_perez", "ml5 style 'matilde_perez'"),
-    "matta": ("matta", "ml5 style 'matta'"),
-}
-
 
 def _same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
-    """TensorFlow "SAME": output ceil(size/stride); the odd padding pixel goes after."""
-    out = math.ceil(size / stride)
-    total = max((out - 1) * stride + kernel - size, 0)
+    """TensorFlow "SAME": output ceil(size/stride); the odd padding pixel goes after.
+
+    ``(ceil(size/stride) - 1)·stride + kernel - size`` simplified: it depends only on size mod
+    stride, so a graph traced at one size (ONNX export) stays right at every size a multiple of 4.
+    """
+    total = max(kernel - (size % stride or stride), 0)
     return total // 2, total - total // 2
 
 
@@ -68,12 +61,13 @@ def conv_transpose2d_same(x: torch.Tensor, weight: torch.Tensor, stride: int) ->
     starts at the forward conv's top/left padding (0 for k=3, s=2: the extra row/column at the
     bottom/right is dropped). ``weight`` is torch layout [in,out,kh,kw].
     """
-    h, w = x.shape[-2:]
     kh, kw = weight.shape[-2:]
-    top, _ = _same_padding(h * stride, kh, stride)
-    left, _ = _same_padding(w * stride, kw, stride)
+    # what is cropped (k - stride in all) does not depend on the size: ends counted from the end
+    # keep the crop right at every size, in exported (ONNX) graphs too
+    top, bottom = _same_padding(stride, kh, stride)
+    left, right = _same_padding(stride, kw, stride)
     full = F.conv_transpose2d(x, weight, stride=stride)
-    return full[..., top : top + h * stride, left : left + w * stride]
+    return full[..., top : -bottom or None, left : -right or None]
 
 
 class TFLayer(nn.Module):
@@ -138,10 +132,9 @@ class ML5Net(nn.Module):
         return y.clamp(0.0, 255.0) / 255.0
 
 
-def ml5(**config: Any) -> ML5Net:
+@net_config()
+def ml5() -> ML5Net:
     """Builder registered as the ``ml5`` transform net (no config)."""
-    if config:
-        raise ValueError(f"ml5 nets take no config (got {sorted(config)})")
     return ML5Net()
 
 

@@ -16,6 +16,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from imgperc.netconfig import Int, net_config
+
 OUTPUT_SCALE = 150.0 / 255.0
 
 
@@ -72,8 +74,7 @@ class JohnsonNet(nn.Module):
         return 0.5 + OUTPUT_SCALE * torch.tanh(y)
 
 
+@net_config(channels=Int(1, 256), residual_blocks=Int(0, 64))
 def johnson(channels: int = 32, residual_blocks: int = 5) -> JohnsonNet:
     """Builder registered as the ``johnson`` transform net (config: channels, residual_blocks)."""
-    if channels < 1 or residual_blocks < 0:
-        raise ValueError("johnson: channels must be >= 1 and residual_blocks >= 0")
     return JohnsonNet(channels=channels, residual_blocks=residual_blocks)

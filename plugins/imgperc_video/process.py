@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from imgperc.atomic import atomic_path, check_writable
+from imgperc.atomic import atomic_path, check_writable, scratch_file
 from imgperc.errors import InputError
+from imgperc.inference.batching import auto_batch
 from imgperc.io.video import CONTAINERS, FrameReader, FrameWriter, VideoInfo, add_audio, probe
 from imgperc.pipeline import RunStats, run_pipeline
 from imgperc.tasks import Transform
-
-PIXELS_PER_BATCH = 2_000_000
-MAX_BATCH = 8
 
 
 @dataclass(frozen=True)
@@ -36,11 +33,6 @@ def fit_longest(width: int, height: int, longest: int | None) -> tuple[int, int]
         return width, height
     factor = longest / max(width, height)
     return max(1, round(width * factor)), max(1, round(height * factor))
-
-
-def auto_batch(width: int, height: int, scale: int) -> int:
-    """Frames per batch: as many as keep one batch's output near ``PIXELS_PER_BATCH`` pixels."""
-    return max(1, min(MAX_BATCH, PIXELS_PER_BATCH // (width * height * scale * scale)))
 
 
 def check_target(source: Path, target: Path, *, force: bool) -> None:
@@ -98,7 +90,7 @@ def process_video(
     batch = batch_size or auto_batch(width, height, scale)
     audio = "none"
     with atomic_path(target, overwrite=force) as final:
-        video_only = _sibling_temp(target) if info.has_audio else final
+        video_only = scratch_file(target, "video") if info.has_audio else final
         try:
             with (
                 FrameReader(info, start=start, duration=duration, size=(width, height)) as reader,
@@ -123,10 +115,3 @@ def process_video(
                 video_only.unlink(missing_ok=True)
     coded_width, coded_height = width * scale + width * scale % 2, height * scale + height * scale % 2
     return VideoResult(target, coded_width, coded_height, info, audio, stats)
-
-
-def _sibling_temp(target: Path) -> Path:
-    """A fresh hidden file beside ``target`` for the picture-only pass (same suffix)."""
-    fd, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".video{target.suffix}", dir=target.parent)
-    os.close(fd)
-    return Path(name)

@@ -73,8 +73,9 @@ def convert(raw: Mapping[str, Path]) -> tuple[dict[str, torch.Tensor], dict[str,
     check_hash_prefix(Path(path), name)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as exc:
-        raise InputError(f"{name} is not a loadable torchvision state dict ({str(exc).splitlines()[0]})") from None
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError):
+        # torch's own message advises unsafe loading: it must never reach a user
+        raise InputError(f"{name} is not a loadable torchvision state dict (only plain tensors are accepted)") from None
     if not isinstance(state, dict):
         raise InputError(f"{name} does not hold a state dict")
     tensors = {}
