@@ -17,7 +17,8 @@ from pathlib import Path
 
 import torch
 
-from imgperc.train.runtime import autocast, cpu_supports_bf16, resolve_precision
+from imgperc.precision import native_bf16, resolve
+from imgperc.train.runtime import autocast
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -45,10 +46,10 @@ def main() -> None:
     job.setup(device)
     batch = (torch.rand(args.batch_size, 3, args.size, args.size, device=device),)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '-')}, "
-          f"native CPU bf16: {cpu_supports_bf16()}")
+          f"native CPU bf16: {native_bf16(torch.device('cpu'))}")
     print(f"johnson channels {args.channels}, {args.preset} style {args.style_layers}, {args.size}x{args.size}, batch {args.batch_size}, {device}")
     for precision in args.precisions.split(","):
-        precision = resolve_precision(precision, device)
+        precision = resolve(precision, device, "training")
         torch.manual_seed(0)
         net = job.build_net().to(device)
         optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)

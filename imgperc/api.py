@@ -10,15 +10,16 @@ import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Union
 
-import torch.nn.functional as F
-
 from . import plugins
 from .errors import InputError
-from .io import Image, from_pil, read_image, to_pil
+from .io import Image, from_pil, read_image, resize, scaled_size, to_pil
+from .limits import check_pixels
 from .tasks import Transform
 
 if TYPE_CHECKING:
     import PIL.Image
+
+STYLE_TASK = "style"  # the image task `stylize` runs, provided by a plugin
 
 ImageLike = Union["PIL.Image.Image", str, Path, Image]
 
@@ -37,16 +38,13 @@ def as_image(image: ImageLike) -> Image:
 
 
 def resize_longest(image: Image, longest: int) -> Image:
-    """``image`` resized (antialiased bicubic) so that its longest side is ``longest`` pixels."""
-    if longest < 1:
-        raise InputError(f"size must be a positive number of pixels (got {longest})")
+    """``image`` resized (`imgperc.io.resize`) so that its longest side is ``longest`` pixels."""
     w, h = image.size
-    factor = longest / max(w, h)
-    new_w, new_h = max(1, round(w * factor)), max(1, round(h * factor))
+    new_h, new_w = scaled_size(h, w, longest=longest)
+    check_pixels(new_w, new_h, f"resized to {longest} pixels, the image")
     if (new_w, new_h) == (w, h):
         return image
-    pixels = F.interpolate(image.pixels[None], size=(new_h, new_w), mode="bicubic", antialias=True, align_corners=False)
-    return image.with_pixels(pixels[0].clamp(0.0, 1.0))
+    return image.with_pixels(resize(image.pixels, (new_h, new_w)))
 
 
 def transform_image(transform: Transform, image: Image) -> Image:
@@ -57,7 +55,7 @@ def transform_image(transform: Transform, image: Image) -> Image:
 
 def stylize(
     image: ImageLike,
-    style: str = "muse",
+    style: str | None = None,
     *,
     model: str | Path | None = None,
     size: int | None = None,
@@ -67,12 +65,15 @@ def stylize(
 ) -> "PIL.Image.Image":
     """Stylize one image with a pretrained ``style`` (or a trained ``model`` file, which wins).
 
+    Without either, the ``style`` image task's default style. The task comes from the plugin
+    registry: a PluginError says so when no enabled plugin provides it.
+
     ``size`` resizes so the longest side has that many pixels first; ``preserve_color`` keeps
     the input's colours; ``strength`` blends with the input (0..1). Alpha is kept.
     """
-    task = plugins.registry("image_tasks").get("style")
+    task = plugins.registry("image_tasks").require(STYLE_TASK)
     transform = task.prepare(
-        style=None if model is not None else style,
+        style=None if model is not None else style or task.default_model,
         model=model,
         preserve_color=preserve_color,
         strength=strength,

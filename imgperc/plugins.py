@@ -8,20 +8,23 @@ directly as the plugin named ``imgperc``.
 from __future__ import annotations
 
 import importlib
-import importlib.metadata as metadata
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 import click
 import pluggy
 
 from . import hookspecs
 from .errors import PluginError
+from .lazy import Deferred
 from .settings import plugin_allowlist
+
+if TYPE_CHECKING:
+    import importlib.metadata as metadata
 
 ENTRY_POINT_GROUP = "imgperc"
 CORE_PLUGIN = "imgperc"
-CORE_MODULES: tuple[str, ...] = ("imgperc.losses.plugin",)
+CORE_MODULES: tuple[str, ...] = ("imgperc.core_plugin",)
 
 
 @dataclass
@@ -36,33 +39,75 @@ class PluginInfo:
 
 
 class Registry:
-    """Named items of one kind (models, transform nets, ...) and the plugin that gave each."""
+    """Named items of one kind (models, transform nets, ...) and the plugin that gave each.
+
+    Items are checked against the kind's contract (`imgperc.hookspecs.KINDS`) when they are
+    added; a `Deferred` item when it is first looked up.
+    """
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
-        self.items: dict[str, Any] = {}
+        self.label = kind.replace("_", " ").removesuffix("s")
         self.owners: dict[str, str] = {}
+        self._entries: dict[str, Any] = {}
 
     def add(self, name: str, item: Any, owner: str) -> None:
-        if name in self.items and self.owners[name] != owner:
-            raise PluginError(
-                f"{self.kind} '{name}' from plugin '{owner}' clashes with plugin '{self.owners[name]}'"
-            )
-        self.items[name] = item
+        if not isinstance(name, str) or not name:
+            raise PluginError(f"plugin '{owner}' registered a {self.label} without a name (got {name!r})")
+        if name in self._entries and self.owners[name] != owner:
+            raise PluginError(f"{self.label} '{name}' from plugin '{owner}' clashes with plugin '{self.owners[name]}'")
+        self._entries[name] = item if isinstance(item, Deferred) else self._checked(name, item, owner)
         self.owners[name] = owner
 
+    def _checked(self, name: str, item: Any, owner: str) -> Any:
+        problem = hookspecs.KINDS[self.kind].problem(name, item)
+        if problem:
+            raise PluginError(f"{self.label} '{name}' from plugin '{owner}' {problem}")
+        return item
+
     def get(self, name: str) -> Any:
+        """The item (a deferred one is made and checked now); a PluginError if it is unknown or broken."""
         try:
-            return self.items[name]
+            entry = self._entries[name]
         except KeyError:
-            known = ", ".join(sorted(self.items)) or "none"
+            known = ", ".join(sorted(self._entries)) or "none"
             raise PluginError(f"unknown {self.kind.replace('_', ' ')} '{name}' (known: {known})") from None
+        if isinstance(entry, Deferred):
+            owner = self.owners[name]
+            try:
+                entry = self._checked(name, entry.load(), owner)
+            except Exception as exc:
+                del self._entries[name]  # reported once; later lookups call it unknown
+                if isinstance(exc, PluginError):
+                    raise
+                raise PluginError(f"plugin '{owner}' could not provide {self.label} '{name}' ({type(exc).__name__}: {exc})") from None
+            self._entries[name] = entry
+        return entry
+
+    def require(self, name: str) -> Any:
+        """Like `get`, but a name no loaded plugin registered says that its plugin is missing."""
+        if name not in self._entries:
+            raise PluginError(
+                f"the '{name}' {self.label} is not available: install or enable the plugin that provides it (see `imgperc plugins`)"
+            )
+        return self.get(name)
+
+    @property
+    def items(self) -> dict[str, Any]:
+        """Every item, made; one that cannot be made is left out with a one-line warning."""
+        made = {}
+        for name in list(self._entries):
+            try:
+                made[name] = self.get(name)
+            except PluginError as exc:
+                _warn(str(exc))
+        return made
 
     def __contains__(self, name: object) -> bool:
-        return name in self.items
+        return name in self._entries
 
-    def __iter__(self):
-        return iter(self.items)
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
 
 
 def _warn(message: str) -> None:
@@ -79,8 +124,11 @@ class PluginHost:
         self._registries: dict[str, Registry] = {}
         self._commands: dict[str, click.Command] | None = None
         self._load_core()
-        eps = entry_points if entry_points is not None else metadata.entry_points(group=ENTRY_POINT_GROUP)
-        self._load_entry_points(eps)
+        if entry_points is None:
+            from importlib.metadata import entry_points as installed
+
+            entry_points = installed(group=ENTRY_POINT_GROUP)
+        self._load_entry_points(entry_points)
 
     def _load_core(self) -> None:
         from . import __version__
@@ -130,20 +178,20 @@ class PluginHost:
         """The registry of one kind ('models', 'transform_nets', ...), built on first use."""
         if kind not in self._registries:
             registry = Registry(kind)
+            name_attribute = hookspecs.KINDS[kind].name_attribute
 
-            def make_register(owner: str) -> Callable[..., None]:
-                def register(*args: Any) -> None:
-                    if kind == "models":
-                        (spec,) = args
-                        name, item = spec.id, spec
+            def make_register(owner: str) -> hookspecs.Register[Any]:
+                def register(name_or_item: Any, item: Any = None, /) -> None:
+                    if item is None and name_attribute and not isinstance(name_or_item, str):
+                        name, item = getattr(name_or_item, name_attribute, None), name_or_item
                     else:
-                        name, item = args
+                        name = name_or_item
                     registry.add(name, item, owner)
                     self.infos[owner].provides.setdefault(kind, []).append(name)
 
                 return register
 
-            self._call_each(hookspecs.REGISTRY_HOOKS[kind], make_register)
+            self._call_each(hookspecs.KINDS[kind].hook, make_register)
             self._registries[kind] = registry
         return self._registries[kind]
 
@@ -164,7 +212,7 @@ class PluginHost:
 
     def load_all(self) -> None:
         """Build every registry (for `imgperc plugins`)."""
-        for kind in hookspecs.REGISTRY_HOOKS:
+        for kind in hookspecs.KINDS:
             self.registry(kind)
 
 
@@ -177,6 +225,8 @@ class _CommandCollector:
         self._info = info
 
     def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        if not isinstance(cmd, click.Command):
+            raise PluginError(f"plugin '{self._info.name}' added a {type(cmd).__name__} as a command; it must be {hookspecs.COMMAND}")
         name = name or cmd.name
         if name in self._reserved or name in self._commands:
             raise PluginError(f"command '{name}' is already provided by imgperc or another plugin")

@@ -7,11 +7,14 @@ builds its options from every registered task, so a new plugin's task works ther
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable, Protocol
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol
 
-import click
-import torch
+if TYPE_CHECKING:
+    import click
+    import torch
+
+    from .io import Image
 
 
 class Transform(Protocol):
@@ -23,13 +26,27 @@ class Transform(Protocol):
 
 
 @dataclass(frozen=True)
+class BenchNet:
+    """What `imgperc bench --task NAME` times: the transform net ``net`` built with ``config``,
+    run with the reflection ``pad`` the task's own command uses."""
+
+    net: str
+    config: Mapping[str, Any] = field(default_factory=dict)
+    pad: int = 0
+
+
+@dataclass(frozen=True)
 class ImageTask:
     """One image task as registered through the ``register_image_tasks`` hook.
 
     ``selector`` is the name of the option whose presence picks this task (``style`` for
     ``--style``, ``scale`` for ``-x``); ``options`` are the click options it understands;
-    ``prepare(**values)`` builds the transform; ``tag(values)`` names outputs
-    (``clip.wave.mp4``, ``clip.x4.mp4``).
+    ``prepare(**values)`` builds the transform (image-file commands also pass ``device=`` when
+    it takes one); ``tag(values)`` names outputs (``clip.wave.mp4``, ``clip.x4.mp4``);
+    ``finish(image, pixels)``, if given, makes an output file's image from its input and the
+    transformed pixels (default: `imgperc.pipeline.files.colour_output`);
+    ``default_model`` is used when no model is chosen (`imgperc.stylize` without a style);
+    ``bench`` is the net `imgperc bench` times for this task.
     """
 
     name: str
@@ -38,3 +55,6 @@ class ImageTask:
     options: tuple[click.Option, ...]
     prepare: Callable[..., Transform]
     tag: Callable[[dict[str, Any]], str]
+    finish: Callable[[Image, torch.Tensor], Image] | None = None
+    default_model: str | None = None
+    bench: BenchNet | None = None

@@ -1,9 +1,17 @@
-"""Shared fixtures: an isolated IMGPERC_HOME, and ../shared/mirror served on 127.0.0.1."""
+"""Shared fixtures: an isolated IMGPERC_HOME, and ../shared/mirror served on 127.0.0.1.
+
+../shared (the upstream weight mirror and test data) sits beside the clone in CI, not in a
+plain clone: tests that read it are marked ``needs_shared("mirror")`` / ``needs_shared("data")``
+(tests using the ``mirror_server``/``use_mirror`` fixtures are marked automatically), or a
+helper they share calls `require_shared`, and skip with a one-line reason when it is absent. ``IMGPERC_TEST_SHARED=DIR`` points elsewhere
+(``/nonexistent``: run as a plain clone).
+"""
 
 from __future__ import annotations
 
 import functools
 import http.server
+import os
 import threading
 from pathlib import Path
 
@@ -12,9 +20,38 @@ import pytest
 from imgperc import plugins
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+SHARED = Path(os.environ.get("IMGPERC_TEST_SHARED") or REPO.parent / "shared")
 MIRROR_DIR = SHARED / "mirror"
 DATA_DIR = SHARED / "data"
+SHARED_PARTS = {"mirror": "upstream weight mirror", "data": "test images and video"}
+MIRROR_FIXTURES = {"mirror_server", "use_mirror"}
+
+
+def require_shared(part: str) -> Path:
+    """``../shared/<part>`` (mirror, data); skips the calling test with a one-line reason when absent."""
+    folder = SHARED / part
+    if not folder.is_dir():
+        shown = "../shared" if "IMGPERC_TEST_SHARED" not in os.environ else str(SHARED)
+        pytest.skip(f"needs {shown}/{part} ({SHARED_PARTS[part]}); CI provides it")
+    return folder
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "needs_shared(*parts): reads ../shared/<part> (mirror, data; default both); skipped when absent"
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if MIRROR_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.needs_shared("mirror"))
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for marker in item.iter_markers("needs_shared"):
+        for part in marker.args or tuple(SHARED_PARTS):
+            require_shared(part)
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -48,7 +85,7 @@ class MirrorServer:
 @pytest.fixture(scope="session")
 def mirror_server():
     """../shared/mirror over HTTP, for the whole session."""
-    server = MirrorServer(MIRROR_DIR)
+    server = MirrorServer(require_shared("mirror"))
     yield server
     server.close()
 

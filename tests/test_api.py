@@ -69,7 +69,7 @@ def test_stylize_an_imgperc_image_and_strength_zero(tmp_path, tiny_model):
 def test_stylize_goes_through_the_image_task_registry(monkeypatch):
     monkeypatch.setenv("IMGPERC_PLUGINS", "")
     plugins.reset()
-    with pytest.raises(PluginError, match="style"):
+    with pytest.raises(PluginError, match="the 'style' image task is not available: install or enable the plugin that provides it"):
         imgperc.stylize(_picture())
 
 

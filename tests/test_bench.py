@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner
 from torch import nn
 
+from imgperc import plugins
 from imgperc.cli.main import cli
 from imgperc.errors import InputError
 from imgperc.inference.bench import net_gflop
@@ -40,7 +41,7 @@ def test_bench_times_every_size_against_plain_eager_and_writes_json(tmp_path):
 def test_bench_sr_runs_the_x4_net_without_baseline():
     result = _bench("--task", "sr", "--sizes", "8", "--runs", "1", "--warmup", "0", "--compile", "never", "--no-baseline")
     assert result.exit_code == 0, result.output
-    assert "net sr-johnson, reflection pad 16" in result.output
+    assert "net sr-shuffle, reflection pad 16" in result.output
     row = next(line.split() for line in result.output.splitlines() if line.split()[:1] == ["8"])
     assert row[2] == "40x40" and row[-2:] == ["-", "-"]
 
@@ -61,6 +62,23 @@ def test_net_gflop_counts_the_convolutions():
 def test_bench_rejects_bad_input(args, message):
     result = _bench(*args, "--runs", "1", "--compile", "never")
     assert isinstance(result.exception, InputError) and message in str(result.exception)
+
+
+def test_bench_asks_for_the_task_when_several_have_a_net():
+    result = _bench("--sizes", "8", "--runs", "1", "--compile", "never")
+    message = str(result.exception)
+    assert isinstance(result.exception, InputError) and "choose the image task to bench with --task: " in message
+    assert {"sr", "style"} <= set(message.split(": ", 1)[1].split(", "))
+
+
+def test_bench_without_plugins_says_what_is_missing(monkeypatch):
+    monkeypatch.setenv("IMGPERC_PLUGINS", "")
+    plugins.reset()
+    result = _bench("--sizes", "8")
+    assert isinstance(result.exception, InputError)
+    assert str(result.exception) == "no image task to bench: install or enable a plugin that provides one (see `imgperc plugins`)"
+    result = _bench("--task", "style", "--sizes", "8")
+    assert "the 'style' image task is not available: install or enable the plugin that provides it" in str(result.exception)
 
 
 def test_bench_does_not_overwrite_a_report(tmp_path):

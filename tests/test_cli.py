@@ -1,7 +1,11 @@
-"""The CLI shell: version, entry points, one-line errors, --debug tracebacks."""
+"""The CLI shell: version, entry points, one-line errors, --debug tracebacks, Ctrl-C."""
 
 from __future__ import annotations
 
+import os
+import re
+import signal
+import socket
 import subprocess
 import sys
 
@@ -32,3 +36,38 @@ def test_errors_are_one_line_and_debug_shows_the_traceback():
     debug = _run("--debug", "models", "path", "no-such-model")
     assert debug.returncode == 1
     assert "Traceback" in debug.stderr
+
+
+def _interrupted(proc: subprocess.Popen, stderr_before: list[str]) -> tuple[int, list[str]]:
+    """Send Ctrl-C; the exit code and the stderr lines (less ``-X importtime``'s) it printed."""
+    proc.send_signal(signal.SIGINT)
+    _, rest = proc.communicate(timeout=60)
+    lines = [line for line in [*stderr_before, *rest.splitlines()] if line.strip() and not line.startswith("import time:")]
+    return proc.returncode, lines
+
+
+def test_ctrl_c_while_torch_is_being_imported_is_one_line_and_130(tmp_path):
+    proc = subprocess.Popen(
+        [sys.executable, "-X", "importtime", "-m", "imgperc", "stylize", str(tmp_path / "a.png"), "--model", str(tmp_path / "m.safetensors")],
+        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+    )
+    seen = []
+    for line in proc.stderr:  # import times are printed as each module finishes: wait for torch's first
+        seen.append(line.rstrip("\n"))
+        if re.search(r"\|\s+torch\.", line):
+            break
+    code, lines = _interrupted(proc, seen)
+    assert (code, lines) == (130, ["Aborted."])
+
+
+def test_ctrl_c_during_a_stalled_download_is_one_line_and_130():
+    with socket.create_server(("127.0.0.1", 0)) as server:  # accepts, never answers
+        server.settimeout(120)
+        env = {**os.environ, "IMGPERC_MIRROR": f"http://127.0.0.1:{server.getsockname()[1]}"}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "imgperc", "models", "pull", "wave"], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env
+        )
+        connection, _ = server.accept()
+        with connection:
+            code, lines = _interrupted(proc, [])
+    assert (code, lines) == (130, ["Aborted."])

@@ -85,6 +85,7 @@ def test_pull_through_http_mirror_converts_once_and_installs(toy, use_mirror, im
     assert hub.ensure("toy") == path and use_mirror.requests == []
 
 
+@pytest.mark.needs_shared("mirror")
 def test_local_folder_mirror(toy, monkeypatch):
     monkeypatch.setenv("IMGPERC_MIRROR", str(MIRROR_DIR))
     assert hub.ensure("toy").is_file()

@@ -7,16 +7,18 @@ import struct
 import zlib
 from pathlib import Path
 
+import imagecodecs
 import numpy as np
 import pytest
+import tifffile
 import torch
 from PIL import Image as PILImage
 from PIL import ImageCms, ImageOps, TiffImagePlugin
 
 from imgperc.errors import InputError
-from imgperc.io import IMAGE_EXTENSIONS, MAX_PIXELS, Image, from_pil, read_image, to_pil, write_image
-from imgperc.io import png16, tiff16
+from imgperc.io import IMAGE_EXTENSIONS, Image, from_pil, read_image, to_pil, write_image
 
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2))
 SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
@@ -96,7 +98,36 @@ def png_bytes(samples: np.ndarray, *, filters=(0,), interlace=False, extra=()) -
             prev = row
     ihdr = struct.pack(">IIBBBBB", width, height, 16, {1: 0, 2: 4, 3: 2, 4: 6}[channels], 0, 0, int(interlace))
     body = b"".join(chunk(k, v) for k, v in extra)
-    return png16.SIGNATURE + chunk(b"IHDR", ihdr) + body + chunk(b"IDAT", zlib.compress(bytes(stream))) + chunk(b"IEND", b"")
+    return PNG_SIGNATURE + chunk(b"IHDR", ihdr) + body + chunk(b"IDAT", zlib.compress(bytes(stream))) + chunk(b"IEND", b"")
+
+
+def image_of(samples: np.ndarray) -> Image:
+    """The :class:`Image` of 16-bit ``[H, W, C]`` samples (C: 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA)."""
+    channels = samples.shape[2]
+    colour = samples[..., :3] if channels > 2 else np.repeat(samples[..., :1], 3, axis=2)
+    alpha = as_float(samples[..., -1:]) if channels in (2, 4) else None
+    return Image(pixels=as_float(colour), alpha=alpha, bit_depth=16, grayscale=channels <= 2)
+
+
+def assert_holds(image: Image, samples: np.ndarray) -> None:
+    """``image`` holds exactly ``samples`` (see :func:`image_of`), alpha included."""
+    expected = image_of(samples)
+    assert torch.equal(image.pixels, expected.pixels)
+    assert (image.alpha is None) == (expected.alpha is None)
+    if expected.alpha is not None:
+        assert torch.equal(image.alpha, expected.alpha)
+
+
+def png16_samples(data: bytes) -> np.ndarray:
+    """``[H, W, C]`` samples of a 16-bit PNG, decoded by libpng (imagecodecs)."""
+    samples = imagecodecs.png_decode(data)
+    assert samples.dtype == np.uint16
+    return samples if samples.ndim == 3 else samples[..., None]
+
+
+def read_bytes(tmp_path: Path, data: bytes, name: str) -> Image:
+    (tmp_path / name).write_bytes(data)
+    return read_image(tmp_path / name)
 
 
 def pillow_high_bytes(data: bytes) -> np.ndarray:
@@ -254,7 +285,7 @@ def test_16_bit_orientation(tmp_path):
     exif = PILImage.Exif()
     exif[0x0112] = 6
     (tmp_path / "o.png").write_bytes(png_bytes(samples, extra=[(b"eXIf", exif.tobytes()[6:])]))
-    (tmp_path / "o.tif").write_bytes(tiff16.encode(samples, exif=exif.tobytes()))
+    tifffile.imwrite(tmp_path / "o.tif", samples, photometric="rgb", extratags=[(0x0112, "H", 1, 6, True)])
     for name in ("o.png", "o.tif"):
         image = read_image(tmp_path / name)
         assert image.bit_depth == 16
@@ -378,28 +409,32 @@ def test_with_pixels_resizes_alpha_and_keeps_metadata():
 
 @pytest.mark.parametrize("channels", [1, 2, 3, 4])
 @pytest.mark.parametrize("kind", range(5))
-def test_png16_decodes_every_filter_type(channels, kind):
+def test_16_bit_png_every_filter_type_is_read(tmp_path, channels, kind):
     samples = smooth(5, 7, channels, depth=16, seed=kind)
     data = png_bytes(samples, filters=(kind,))
     assert_pillow_agrees(data, samples)
-    assert np.array_equal(png16.decode(data, max_pixels=MAX_PIXELS).samples, samples)
+    image = read_bytes(tmp_path, data, "f.png")
+    assert image.bit_depth == 16 and image.grayscale == (channels <= 2)
+    assert_holds(image, samples)
 
 
 @pytest.mark.parametrize("size", [(1, 1), (2, 3), (11, 13), (16, 9)])
-def test_png16_decodes_adam7(size):
+def test_16_bit_png_adam7_is_read_quietly(tmp_path, capfd, size):
     samples = smooth(*size, 3, depth=16)
     data = png_bytes(samples, filters=(4, 0, 1, 3, 2), interlace=True)
     assert_pillow_agrees(data, samples)
-    assert np.array_equal(png16.decode(data, max_pixels=MAX_PIXELS).samples, samples)
+    assert_holds(read_bytes(tmp_path, data, "i.png"), samples)
+    assert capfd.readouterr().err == ""  # no libpng warning on stderr
 
 
 @pytest.mark.parametrize("channels", [1, 2, 3, 4])
-def test_png16_encoder_output_is_standard(channels):
+def test_16_bit_png_writer_output_is_standard(tmp_path, channels):
     samples = smooth(40, 33, channels, depth=16)
     samples[:8] = np.random.default_rng(5).integers(0, 65536, (8, 33, channels))  # noisy rows: other filters win
-    data = png16.encode(samples)
+    write_image(tmp_path / "o.png", image_of(samples))
+    data = (tmp_path / "o.png").read_bytes()
     assert_pillow_agrees(data, samples)
-    assert np.array_equal(png16.decode(data, max_pixels=MAX_PIXELS).samples, samples)
+    assert np.array_equal(png16_samples(data), samples)
 
 
 @pytest.mark.parametrize("channels", [1, 2, 3, 4])
@@ -410,7 +445,7 @@ def test_16_bit_png_round_trips_exactly(tmp_path, channels):
     assert image.bit_depth == 16 and image.grayscale == (channels <= 2)
     assert (image.alpha is not None) == (channels in (2, 4))
     write_image(tmp_path / "out.png", image)
-    assert np.array_equal(png16.decode((tmp_path / "out.png").read_bytes(), max_pixels=MAX_PIXELS).samples, samples)
+    assert np.array_equal(png16_samples((tmp_path / "out.png").read_bytes()), samples)
 
 
 def test_pillow_16_bit_gray_png_is_read_exactly(tmp_path):
@@ -428,31 +463,37 @@ def test_16_bit_written_as_8_bit_where_the_format_has_no_16_bits(tmp_path):
     assert np.array_equal(np.asarray(PILImage.open(tmp_path / "out.bmp")), expected)
 
 
-def test_png16_colour_key_becomes_alpha(tmp_path):
+def test_16_bit_png_colour_key_becomes_alpha(tmp_path):
     samples = smooth(4, 5, 3, depth=16)
     samples[2, 3] = (1000, 2000, 3000)
     trns = struct.pack(">3H", 1000, 2000, 3000)
     (tmp_path / "k.png").write_bytes(png_bytes(samples, extra=[(b"tRNS", trns)]))
     image = read_image(tmp_path / "k.png")
     assert image.alpha[0, 2, 3] == 0 and image.alpha.sum() == image.alpha.numel() - 1
+    assert torch.equal(image.pixels, as_float(samples))
 
 
-def test_png16_rejects_bad_data():
+def test_16_bit_png_bad_data_is_one_line_input_error(tmp_path, capfd, monkeypatch):
     samples = smooth(4, 4, 3, depth=16)
     good = png_bytes(samples)
-    with pytest.raises(png16.PNGError, match="CRC"):
-        png16.decode(good[:40] + bytes([good[40] ^ 1]) + good[41:], max_pixels=MAX_PIXELS)
-    with pytest.raises(png16.PNGError, match="truncated"):
-        png16.decode(good[:-20], max_pixels=MAX_PIXELS)
-    with pytest.raises(png16.PNGError, match="too large"):
-        png16.decode(good, max_pixels=15)
-    with pytest.raises(png16.PNGError, match="critical"):
-        png16.decode(png_bytes(samples, extra=[(b"ABCD", b"")]), max_pixels=MAX_PIXELS)
     rows = np.ascontiguousarray(samples, dtype=">u2").view(np.uint8).reshape(4, -1)
     stream = b"".join(bytes([7]) + row.tobytes() for row in rows)
-    bad_filter = png16.SIGNATURE + chunk(b"IHDR", good[16:29]) + chunk(b"IDAT", zlib.compress(stream)) + chunk(b"IEND", b"")
-    with pytest.raises(png16.PNGError, match="filter type"):
-        png16.decode(bad_filter, max_pixels=MAX_PIXELS)
+    bad = {
+        "crc.png": (good[:-13] + bytes([good[-13] ^ 1]) + good[-12:], "CRC"),  # IDAT's CRC, before IEND
+        "data.png": (good[:45] + bytes([good[45] ^ 1]) + good[46:], "corrupt"),  # a byte of IDAT's data
+        "type.png": (good[:40] + bytes([good[40] ^ 1]) + good[41:], "cannot read"),  # IDAT becomes IDAU
+        "cut.png": (good[:-20], "truncated"),
+        "critical.png": (png_bytes(samples, extra=[(b"ABCD", b"")]), "corrupt"),
+        "filter.png": (PNG_SIGNATURE + chunk(b"IHDR", good[16:29]) + chunk(b"IDAT", zlib.compress(stream)) + chunk(b"IEND", b""), "filter"),
+    }
+    for name, (data, message) in bad.items():
+        with pytest.raises(InputError, match=message) as caught:
+            read_bytes(tmp_path, data, name)
+        assert "\n" not in str(caught.value)
+    monkeypatch.setattr("imgperc.io.image.MAX_PIXELS", 15)
+    with pytest.raises(InputError, match="too large"):
+        read_bytes(tmp_path, good, "big.png")
+    assert capfd.readouterr().err == ""
 
 
 # -- 16-bit TIFF --
@@ -471,15 +512,13 @@ def test_pillow_16_bit_gray_tiff_is_read_exactly(tmp_path):
 @pytest.mark.parametrize("channels", [1, 2, 3, 4])
 def test_16_bit_tiff_round_trips_exactly(tmp_path, channels):
     samples = smooth(300, 200, channels, depth=16)  # several strips
-    (tmp_path / "in.tif").write_bytes(tiff16.encode(samples))
+    write_image(tmp_path / "in.tif", image_of(samples))
+    assert np.array_equal(tifffile.imread(tmp_path / "in.tif").reshape(samples.shape), samples)
     if channels != 2:  # Pillow cannot open 16-bit gray+alpha TIFF at all
         assert_pillow_agrees((tmp_path / "in.tif").read_bytes(), samples)
     image = read_image(tmp_path / "in.tif")
     assert image.bit_depth == 16 and image.grayscale == (channels <= 2)
-    assert torch.equal(image.pixels[:3 if channels > 2 else 1], as_float(samples[..., : 3 if channels > 2 else 1]))
-    assert (image.alpha is None) == (channels in (1, 3))
-    if image.alpha is not None:
-        assert torch.equal(image.alpha, as_float(samples[..., -1:]))
+    assert_holds(image, samples)
     write_image(tmp_path / "out.tiff", image)
     assert (tmp_path / "out.tiff").read_bytes() == (tmp_path / "in.tif").read_bytes()
 
@@ -495,21 +534,22 @@ def test_16_bit_tiff_round_trips_exactly(tmp_path, channels):
         {"tile": (16, 32), "compression": 8, "predictor": 2, "order": b"MM"},
     ],
 )
-def test_16_bit_tiff_layouts(layout):
+def test_16_bit_tiff_layouts(tmp_path, layout):
     samples = smooth(37, 21, 4, depth=16)
     data = tiff_bytes(samples, **layout)
     if "tile" not in layout and layout.get("planar", 1) == 1:
         assert_pillow_agrees(data, samples)
-    assert np.array_equal(tiff16.read(tiff16.first_ifd(data), data), samples)
+    assert_holds(read_bytes(tmp_path, data, "l.tif"), samples)
 
 
-def test_16_bit_tiff_lzw():
+def test_16_bit_tiff_lzw(tmp_path):
     """Pillow writes LZW only for gray: its strips, relabelled as RGB, make an LZW RGB file."""
     samples = smooth(20, 12, 3, depth=16)
     gray = io.BytesIO()
     PILImage.fromarray(samples.reshape(20, 36)).save(gray, "TIFF", compression="tiff_lzw")
     source = gray.getvalue()
-    tags = tiff16.first_ifd(source)
+    with PILImage.open(io.BytesIO(source)) as pil:
+        tags = pil.tag_v2
     ifd = TiffImagePlugin.ImageFileDirectory_v2(prefix=b"II")
     for tag in (259, 273, 278, 279):
         ifd[tag] = tags[tag]
@@ -519,23 +559,26 @@ def test_16_bit_tiff_lzw():
     data = head.getvalue() + source
     assert tags[259] == 5
     assert_pillow_agrees(data, samples)
-    assert np.array_equal(tiff16.read(tiff16.first_ifd(data), data), samples)
+    assert_holds(read_bytes(tmp_path, data, "lzw.tif"), samples)
 
 
-def test_16_bit_tiff_premultiplied_alpha_and_min_is_white():
+def test_16_bit_tiff_premultiplied_alpha_and_min_is_white(tmp_path):
     samples = smooth(4, 6, 4, depth=16)
     samples[..., 3] = 32768
     samples[0, 0, 3] = 0
     premultiplied = samples.copy()
     premultiplied[..., :3] = np.rint(samples[..., :3] * (samples[..., 3:] / 65535)).astype(np.uint16)
-    data = tiff_bytes(premultiplied, extra=(1,))
-    straight = tiff16.read(tiff16.first_ifd(data), data)
-    assert np.abs(straight[1:, 1:].astype(int) - samples[1:, 1:]).max() <= 2
-    assert straight[0, 0, :3].tolist() == [0, 0, 0]
+    image = read_bytes(tmp_path, tiff_bytes(premultiplied, extra=(1,)), "p.tif")
+    straight = np.rint(image.pixels.permute(1, 2, 0).numpy() * 65535).astype(int)
+    assert np.abs(straight[1:, 1:] - samples[1:, 1:, :3]).max() <= 2
+    assert straight[0, 0].tolist() == [0, 0, 0]
+    assert torch.equal(image.alpha, as_float(samples[..., 3:]))
     gray = smooth(4, 6, 2, depth=16)
-    data = tiff_bytes(gray, photometric=0)
-    read = tiff16.read(tiff16.first_ifd(data), data)
-    assert np.array_equal(read[..., 0], 65535 - gray[..., 0]) and np.array_equal(read[..., 1], gray[..., 1])
+    image = read_bytes(tmp_path, tiff_bytes(gray, photometric=0), "w.tif")
+    inverted = gray.copy()
+    inverted[..., 0] = 65535 - gray[..., 0]
+    assert image.grayscale
+    assert_holds(image, inverted)
 
 
 # -- metadata --
@@ -660,10 +703,10 @@ def _bad_files(tmp_path: Path) -> dict[str, Path]:
         "empty.jpg": b"",
         "truncated.jpg": jpeg.getvalue()[: len(jpeg.getvalue()) // 2],
         "truncated.png": png8.getvalue()[:-200],
-        "truncated16.png": png16.encode(samples)[:-100],
-        "truncated16.tif": tiff16.encode(samples)[:3000],
-        "huge.png": png16.SIGNATURE + chunk(b"IHDR", struct.pack(">IIBBBBB", 20000, 20000, 8, 2, 0, 0, 0)) + chunk(b"IEND", b""),
-        "huge16.png": png16.SIGNATURE + chunk(b"IHDR", struct.pack(">IIBBBBB", 20000, 20000, 16, 2, 0, 0, 0)) + chunk(b"IEND", b""),
+        "truncated16.png": imagecodecs.png_encode(samples)[:-100],
+        "truncated16.tif": tiff_bytes(samples, compression=8, rows_per_strip=64)[:3000],
+        "huge.png": PNG_SIGNATURE + chunk(b"IHDR", struct.pack(">IIBBBBB", 20000, 20000, 8, 2, 0, 0, 0)) + chunk(b"IEND", b""),
+        "huge16.png": PNG_SIGNATURE + chunk(b"IHDR", struct.pack(">IIBBBBB", 20000, 20000, 16, 2, 0, 0, 0)) + chunk(b"IEND", b""),
     }
     for name, data in files.items():
         (tmp_path / name).write_bytes(data)

@@ -15,7 +15,6 @@ from torch import nn
 
 from imgperc import hub
 from imgperc.errors import InputError
-from imgperc.inference import engine as engine_module
 from imgperc.inference import Engine, graph, precision, run_net, same_size_batches, threads, tiling
 from imgperc.inference.norm import NormStats
 from imgperc.io import read_image
@@ -23,7 +22,7 @@ from imgperc.modelfile import build_model
 from imgperc_sr.nets import sr_johnson
 from imgperc_style.nets import JohnsonNet
 
-from conftest import DATA_DIR
+from conftest import DATA_DIR, require_shared
 
 CPU = torch.device("cpu")
 
@@ -35,6 +34,7 @@ def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
 
 def photo(h: int, w: int) -> torch.Tensor:
     """A crop of a real photo, [1,3,h,w] in [0,1]."""
+    require_shared("data")
     pixels = read_image(DATA_DIR / "content" / "chicago.jpg").pixels
     return pixels[None, :, 40 : 40 + h, 60 : 60 + w].contiguous()
 
@@ -61,19 +61,7 @@ def tiny_sr() -> nn.Module:
     return net.eval()
 
 
-# --- precision ---------------------------------------------------------------------------------
-
-
-def test_auto_precision_follows_the_hardware(monkeypatch):
-    monkeypatch.setattr(precision, "native_bf16", lambda device: False)
-    assert precision.resolve_precision("auto", CPU) == torch.float32
-    monkeypatch.setattr(precision, "native_bf16", lambda device: True)
-    assert precision.resolve_precision("auto", CPU) == torch.bfloat16
-    assert precision.resolve_precision("auto", torch.device("cuda")) == torch.float32  # TF32 measured faster
-    assert precision.resolve_precision("fp32", CPU) == torch.float32
-    assert precision.resolve_precision("fp16", CPU) == torch.float16
-    with pytest.raises(InputError, match="unknown precision 'int8'"):
-        precision.resolve_precision("int8", CPU)
+# --- reduced precision (the policy: tests/test_precision.py) ---------------------------------
 
 
 class _Net(nn.Module):
@@ -245,8 +233,9 @@ def test_tiling_bounds_the_memory_of_a_large_image(tmp_path):
     tiled, untiled = map(int, result.stdout.split()[-2:])
     # untiled: at least one activation of 32 fp32 channels at 1536^2 (288 MiB) on top of the
     # start; tiled: copies of the 27 MiB image (padded canvas, blended output, result) plus one
-    # 448^2 tile's work. (Peaks only grow, so the untiled run's growth starts from the tiled peak.)
-    assert tiled < 260 and tiled + untiled > 300, (tiled, untiled)
+    # 448^2 tile's work. (Peaks only grow, so the untiled run's growth starts from the tiled peak,
+    # and memory freed earlier may be reused: measured 0-150 tiled, 250-300 untiled.)
+    assert tiled < 200 < untiled, (tiled, untiled)
 
 
 # --- compiled graphs ----------------------------------------------------------------------------
@@ -342,31 +331,31 @@ def test_compile_mode_from_the_environment(monkeypatch):
 # --- threads ------------------------------------------------------------------------------------
 
 
-def test_threads_match_the_free_physical_cores(monkeypatch):
+def test_threads_are_the_physical_cores_unless_overridden(monkeypatch):
     monkeypatch.delenv("IMGPERC_THREADS", raising=False)
     cores = threads.physical_cores()
     assert 1 <= cores <= (torch.multiprocessing.cpu_count() or 1)
-    monkeypatch.setattr(threads, "busy_cores", lambda: 0.2)
     assert threads.auto_threads() == cores
-    monkeypatch.setattr(threads, "busy_cores", lambda: 50.0)
-    assert threads.auto_threads() == 1
-    monkeypatch.setenv("IMGPERC_THREADS", "3")
+    monkeypatch.setenv("IMGPERC_THREADS", " 3 ")
     assert threads.auto_threads() == 3
 
 
-def test_busy_cores_sees_a_busy_process_but_not_a_niced_one():
-    def spin(niceness: int) -> subprocess.Popen:
-        return subprocess.Popen(["nice", "-n", str(niceness), sys.executable, "-c", "while True: pass"])
+@pytest.mark.parametrize("value", ["0", "-2", "two", "1.5"])
+def test_a_bad_thread_override_is_a_one_line_error(monkeypatch, value):
+    monkeypatch.setenv("IMGPERC_THREADS", value)
+    with pytest.raises(InputError, match=f"IMGPERC_THREADS must be a positive whole number, got '{value}'"):
+        threads.auto_threads()
 
-    for niceness, busy in ((0, True), (19, False)):
-        process = spin(niceness)
-        try:
-            threads.busy_cores(0.3)  # let it start
-            seen = threads.busy_cores(0.3)
-        finally:
-            process.kill()
-            process.wait()
-        assert (seen >= 0.7) if busy else (seen < 0.7 + threads.busy_cores(0.3)), (niceness, seen)
+
+def test_the_engine_uses_the_same_thread_count_on_every_run(monkeypatch):
+    monkeypatch.delenv("IMGPERC_THREADS", raising=False)
+    before = torch.get_num_threads()
+    try:
+        assert Engine(tiny_style(), device="cpu").threads == threads.physical_cores()
+        monkeypatch.setenv("IMGPERC_THREADS", "1")
+        assert Engine(tiny_style(), device="cpu").threads == 1 == torch.get_num_threads()
+    finally:
+        torch.set_num_threads(before)
 
 
 # --- batching ----------------------------------------------------------------------------------
@@ -392,10 +381,9 @@ def test_stylize_runs_a_folder_of_same_size_photos_in_batches(tmp_path, monkeypa
     folder.mkdir()
     for i, size in enumerate([(24, 16)] * 5 + [(16, 16)]):
         Image.fromarray((torch.rand(size[1], size[0], 3) * 255).byte().numpy()).save(folder / f"p{i}.png")
-    monkeypatch.setattr(engine_module, "CPU_BATCH_SIZE", 4)
     batches = []
     run = Engine.run
     monkeypatch.setattr(Engine, "run", lambda self, batch, **kw: batches.append(batch.shape[0]) or run(self, batch, **kw))
     result = CliRunner().invoke(cli, ["stylize", str(folder), "--model", str(model), "-q"])
     assert result.exit_code == 0, result.output
-    assert batches == [4, 1, 1] and len(list(folder.glob("*.tiny.png"))) == 6
+    assert batches == [5, 1] and len(list(folder.glob("*.tiny.png"))) == 6  # same-size neighbours together

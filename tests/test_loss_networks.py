@@ -96,6 +96,7 @@ def test_vgg19_offline_without_weights_is_a_clear_error(monkeypatch):
         load_loss_network("vgg19", ["relu1_1"])
 
 
+@pytest.mark.needs_shared("mirror")
 def test_vgg19_pinned_sizes_follow_the_shapes_in_model_json():
     manifest = json.loads((MIRROR_DIR / VGG19_DIR.strip("/") / "model.json").read_text())["weightsManifest"]
     pinned = {f.name: f for f in hub.find_spec("vgg19").files}

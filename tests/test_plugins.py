@@ -3,15 +3,34 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+from pathlib import Path
 
+import click
+import pytest
 from click.testing import CliRunner
 
-from imgperc import plugins
+from imgperc import core_plugin, plugins
 from imgperc.cli.main import cli
+from imgperc.errors import PluginError
+from imgperc.lazy import Deferred, LazyCommand
 
 from plugin_factory import activate, make_plugin
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "plugins.md"
+
+# Runs the CLI in a fresh process, then says on stderr whether torch got imported.
+LIGHT_RUN = """
+import sys
+from imgperc.cli.main import main
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+print("torch imported" if "torch" in sys.modules else "torch not imported", file=sys.stderr)
+"""
 
 HELLO = '''
 import click
@@ -139,17 +158,219 @@ def register_commands(cli):
     assert "plugin 'clash' failed in register_commands" in result.stderr
 
 
-def test_the_documented_example_plugin_works(tmp_path, monkeypatch):
-    """The sepia plugin in docs/plugins.md is real code: it loads, adds a command and a task."""
-    import re
-    from pathlib import Path
+# --- instant CLI: nothing imports torch until a command runs -------------------------------
 
+
+def _light_run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", LIGHT_RUN, *args], capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["plugins"], ["plugins", "--json"], ["train", "--help"], ["eval", "--help"], ["models", "--help"]])
+def test_listing_commands_and_plugins_does_not_import_torch(args):
+    result = _light_run(*args)
+    assert result.stdout and "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1] == "torch not imported"
+
+
+def test_importing_the_cli_and_listing_every_command_does_not_import_torch():
+    code = (
+        "import sys, click\n"
+        "from imgperc.cli.main import cli\n"
+        "ctx = click.Context(cli)\n"
+        "names = cli.list_commands(ctx)\n"
+        "assert {'stylize', 'upscale', 'video', 'train', 'bench'} <= set(names), names\n"
+        "assert all(cli.get_command(ctx, n).get_short_help_str() for n in names)\n"
+        "assert 'torch' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_light_stand_ins_describe_their_commands_as_the_commands_do():
+    ctx = click.Context(cli)
+    commands = [cli.get_command(ctx, name) for name in cli.list_commands(ctx)]
+    commands += [plugins.registry(kind).get(name) for kind in ("trainers", "evaluators") for name in plugins.registry(kind)]
+    lazy = [command for command in commands if isinstance(command, LazyCommand)]
+    assert {"bench", "stylize", "upscale", "video", "gatys"} <= {command.name for command in lazy}
+    for command in lazy:
+        assert command.short_help == command.resolved.get_short_help_str(limit=300), command.name
+
+
+def test_a_lazy_command_that_cannot_be_loaded_is_one_line():
+    group = click.Group("root", commands=[LazyCommand("gone", "imgperc_no_such_module:command", "Nothing.")])
+    assert "gone  Nothing." in CliRunner().invoke(group, ["--help"]).output
+    result = CliRunner().invoke(group, ["gone"])
+    assert isinstance(result.exception, PluginError)
+    assert str(result.exception) == "command 'gone' could not be loaded (ModuleNotFoundError: No module named 'imgperc_no_such_module')"
+
+
+def test_the_core_registers_every_loss_preset_and_network_it_has():
+    from imgperc.losses.recipe import PRESETS
+
+    assert set(core_plugin.PRESETS) == set(PRESETS)
+    recipes, networks, models = (plugins.registry(kind) for kind in ("loss_recipes", "loss_networks", "models"))
+    assert all(recipes.get(name) is recipe for name, recipe in PRESETS.items())
+    for name in core_plugin.NETWORKS:
+        assert networks.get(name).name == name and models.get(name).id == name and networks.owners[name] == "imgperc"
+
+
+# --- typed hook contracts, checked at registration ---------------------------------------
+
+WRONG_ITEMS = """
+import click
+from imgperc import hookimpl
+from imgperc.lazy import Deferred
+
+def factory(**config):
+    raise AssertionError("never called")
+
+@hookimpl
+def register_loss_networks(register):
+    register("old-style", factory)          # what the docs once said: not a NetworkDef
+
+@hookimpl
+def register_models(register):
+    register("later", Deferred(lambda: "not a spec"))
+
+@hookimpl
+def register_image_tasks(register):
+    register("broken", Deferred("imgperc_wrong:missing"))
+
+@hookimpl
+def register_commands(cli):
+    cli.add_command(lambda: None)
+"""
+
+
+def test_a_wrong_item_is_refused_at_registration_naming_the_plugin(tmp_path, monkeypatch, capsys):
+    activate(make_plugin(tmp_path, "wrong", WRONG_ITEMS), monkeypatch)
+    assert "old-style" not in plugins.registry("loss_networks")
+    assert "vgg16" in plugins.registry("loss_networks")
+    message = plugins.host().infos["wrong"].error
+    assert "loss network 'old-style' from plugin 'wrong' must be an imgperc.losses.NetworkDef, not function" in message
+    warnings = capsys.readouterr().err.splitlines()
+    assert len(warnings) == 1 and warnings[0].startswith("Warning: plugin 'wrong' failed in register_loss_networks")
+
+    plugins.host().commands()
+    assert "plugin 'wrong' added a function as a command" in capsys.readouterr().err
+
+
+def test_a_deferred_item_is_checked_when_first_used(tmp_path, monkeypatch, capsys):
+    activate(make_plugin(tmp_path, "wrong", WRONG_ITEMS), monkeypatch)
+    models = plugins.registry("models")
+    assert "later" in models  # listed without being made
+    with pytest.raises(PluginError, match="model 'later' from plugin 'wrong' must be an imgperc.hub.ModelSpec, not str"):
+        models.get("later")
+    tasks = plugins.registry("image_tasks")
+    assert "broken" not in tasks.items and "style" in tasks.items
+    assert "plugin 'wrong' could not provide image task 'broken' (AttributeError" in capsys.readouterr().err
+    assert "broken" not in tasks
+
+
+def test_registration_checks_names(tmp_path, monkeypatch):
+    registry = plugins.registry("loss_recipes")
+    paper = registry.get("paper")
+    with pytest.raises(PluginError, match="recipe 'other' from plugin 'tests' is registered as 'other' but its name is 'paper'"):
+        registry.add("other", paper, "tests")
+    with pytest.raises(PluginError, match="plugin 'tests' registered a loss recipe without a name"):
+        registry.add(None, paper, "tests")
+    with pytest.raises(PluginError, match="clashes with plugin 'imgperc'"):
+        registry.add("paper", Deferred("x:y"), "tests")
+
+
+def test_a_missing_task_names_what_is_missing(monkeypatch):
+    monkeypatch.setenv("IMGPERC_PLUGINS", "")
+    plugins.reset()
+    with pytest.raises(PluginError, match="the 'style' image task is not available: install or enable the plugin that provides it"):
+        plugins.registry("image_tasks").require("style")
+    result = CliRunner().invoke(cli, ["eval", "sr"])
+    assert result.exit_code == 2 and "No such command 'sr': no evaluator of that name (known: none installed" in result.output
+
+
+# --- the plugin that docs/plugins.md builds: every hook, each thing used --------------------
+
+
+@pytest.fixture
+def sepia(tmp_path, monkeypatch):
+    """docs/plugins.md's python blocks, in order, installed as the plugin ``sepia``."""
+    source = "\n\n".join(re.findall(r"```python\n(.*?)```", DOCS.read_text(), re.S))
+    activate(make_plugin(tmp_path, "sepia", source), monkeypatch)
+
+
+def test_the_documented_plugin_provides_every_kind_and_stays_light(sepia):
+    result = _light_run("plugins", "--json")
+    assert result.stderr.splitlines()[-1] == "torch not imported"
+    listing = {p["name"]: p for p in json.loads(result.stdout)}
+    assert listing["sepia"]["error"] is None
+    assert listing["sepia"]["provides"] == {
+        "commands": ["sepia-info"],
+        "models": ["sepia-classic"],
+        "transform_nets": ["sepia"],
+        "loss_networks": ["luma"],
+        "loss_recipes": ["keep-luma"],
+        "trainers": ["sepia"],
+        "evaluators": ["sepia"],
+        "image_tasks": ["sepia"],
+    }
+
+
+def test_the_documented_command_model_and_net(sepia, tmp_path, monkeypatch):
     import torch
 
-    doc = (Path(__file__).resolve().parents[1] / "docs" / "plugins.md").read_text()
-    source = re.search(r"```python\n# imgperc_sepia.py\n(.*?)```", doc, re.S).group(1)
-    activate(make_plugin(tmp_path, "sepia", source), monkeypatch)
-    assert "tensor" in CliRunner().invoke(cli, ["sepia-info"]).stdout
+    from imgperc import hub
+    from imgperc.modelfile import build_model
+
+    assert CliRunner().invoke(cli, ["sepia-info"]).stdout.splitlines()[0] == "0.393 0.769 0.189"
+    mirror = tmp_path / "mirror" / "example.org" / "imgperc-sepia" / "v1"
+    mirror.mkdir(parents=True)
+    (mirror / "sepia.txt").write_text("0.393 0.769 0.189\n0.349 0.686 0.168\n0.272 0.534 0.131\n")
+    monkeypatch.setenv("IMGPERC_MIRROR", str(tmp_path / "mirror"))
+    net, meta = build_model(hub.ensure("sepia-classic"))
+    assert meta["architecture"] == "sepia"
+    x = torch.rand(1, 3, 5, 4)
+    with torch.no_grad():
+        assert torch.allclose(net(x), plugins.registry("transform_nets").get("sepia")()(x))
+
+
+def test_the_documented_loss_network_and_recipe(sepia):
+    import torch
+
+    from imgperc.losses import PerceptualLoss, resolve_recipe
+
+    loss = PerceptualLoss(resolve_recipe("keep-luma"))
+    output = torch.rand(1, 3, 8, 8, requires_grad=True)
+    report = loss(output, content=torch.rand(1, 3, 8, 8))
+    report.total.backward()
+    assert "content:luma" in report.values() and output.grad.abs().sum() > 0
+
+
+def test_the_documented_trainer_evaluator_and_task(sepia, tmp_path):
+    import numpy as np
+    import torch
+    from PIL import Image as PILImage
+
+    from imgperc.modelfile import build_model
+
+    runner = CliRunner()
+    trained = tmp_path / "trained.safetensors"
+    assert runner.invoke(cli, ["train", "sepia", "-o", str(trained)]).exit_code == 0
+    net, _ = build_model(trained)
+    assert torch.allclose(net.weight.flatten(), torch.tensor(_sepia_matrix()).flatten(), atol=0.02)
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    PILImage.fromarray(np.full((4, 4, 3), 128, np.uint8)).save(folder / "gray.png")
+    gray = 128 / 255
+    expected = sum(abs(min(sum(row) * gray, 1.0) - gray) for row in _sepia_matrix()) / 3
+    distance = float(runner.invoke(cli, ["eval", "sepia", str(folder)]).stdout.split()[-1])
+    assert distance == pytest.approx(expected, abs=1e-4)
+
     task = plugins.registry("image_tasks").get("sepia")
-    out = task.prepare()(torch.ones(1, 3, 4, 4))
-    assert out.shape == (1, 3, 4, 4) and torch.allclose(out[0, :, 0, 0], torch.tensor([1.0, 1.0, 0.937]))
+    assert task.prepare()(torch.ones(1, 3, 2, 2))[0, :, 0, 0].tolist() == pytest.approx([1.0, 1.0, 0.937])
+    result = runner.invoke(cli, ["bench", "--task", "sepia", "--sizes", "8", "--runs", "1", "--warmup", "0", "--compile", "never", "--no-baseline"])
+    assert result.exit_code == 0, result.output
+    assert "task sepia, net sepia, reflection pad 0" in result.output
+
+
+def _sepia_matrix() -> tuple[tuple[float, ...], ...]:
+    """The documented plugin's own matrix."""
+    return sys.modules["imgperc_sepia"].SEPIA

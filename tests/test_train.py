@@ -1,4 +1,4 @@
-"""The core trainer's parts: data stream, checkpoints, log, pictures, precision, options."""
+"""The core trainer's parts: data stream, checkpoints, log, pictures, options."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from imgperc.errors import InputError
 from imgperc.train import checkpoint, log, plot
 from imgperc.train.data import BatchStream, batch_loader, list_images
 from imgperc.train.options import TrainSettings
-from imgperc.train.runtime import autocast, resolve_precision
 
 
 def _sample(pixels: torch.Tensor, rng: random.Random) -> tuple[torch.Tensor, torch.Tensor]:
@@ -144,21 +143,23 @@ def test_loss_curve_is_a_png_with_every_term(tmp_path):
 
 
 def test_preview_grid_places_rows():
-    rows = [[torch.zeros(3, 4, 4), torch.ones(3, 4, 6)], [torch.ones(3, 2, 2)]]
-    image = plot.grid(rows, gap=1)
-    assert image.size == (11, 7)
-    assert image.getpixel((0, 0)) == (0, 0, 0) and image.getpixel((5, 0)) == (255, 255, 255)
+    rows = [[torch.zeros(3, 4, 4), torch.full((3, 4, 6), 0.25)], [torch.full((3, 2, 2), 0.5)]]
+    grid = plot.grid(rows, gap=1)  # cells of the largest image, 4x6, one pixel apart
+    assert grid.shape == (3, 9, 13)
+    assert grid[:, 0:4, 0:4].eq(0).all() and grid[:, 0:4, 4:6].eq(1).all()  # image, then its cell's margin
+    assert grid[:, 0:4, 7:13].eq(0.25).all()
+    assert grid[:, 5:7, 0:2].eq(0.5).all() and grid[:, 7:9, 0:6].eq(1).all()
+    assert grid[:, 5:9, 7:13].eq(1).all()  # the short row is filled with white
+    assert grid[:, 4].eq(1).all() and grid[:, :, 6].eq(1).all()  # gaps are white
 
 
-def test_precision_choice():
-    cpu = torch.device("cpu")
-    assert resolve_precision("fp32", cpu) == "fp32"
-    assert resolve_precision("bf16", cpu) == "bf16"
-    assert resolve_precision("auto", cpu) in ("bf16", "fp32")
-    with pytest.raises(InputError, match="needs a CUDA GPU"):
-        resolve_precision("fp16", cpu)
-    with autocast("bf16", cpu):
-        assert torch.nn.functional.linear(torch.ones(1, 2), torch.ones(2, 2)).dtype == torch.bfloat16
+def test_preview_grid_is_written_as_png_atomically(tmp_path):
+    rows = [[torch.tensor([-0.5, 0.5, 1.5]).reshape(3, 1, 1).expand(3, 2, 2)]]
+    plot.save_grid(rows, tmp_path / "p.png")
+    plot.save_grid(rows, tmp_path / "p.png")  # the run's own file is replaced
+    assert [p.name for p in tmp_path.iterdir()] == ["p.png"]
+    image = Image.open(tmp_path / "p.png")
+    assert image.format == "PNG" and image.size == (2, 2) and image.getpixel((1, 1)) == (0, 128, 255)
 
 
 @pytest.mark.parametrize(

@@ -78,6 +78,7 @@ def test_name_installs_a_user_model(tmp_path, content, use_mirror):
     assert not (tmp_path / "b").exists()  # refused before any work
 
 
+@pytest.mark.needs_shared("data")
 @pytest.mark.parametrize(
     "extra, message",
     [(["--image-size", "18"], "multiple of 4"), (["--preset", "sr-pixel"], "no style term"),

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from imgperc.modelfile import load_model_file, save_model_file
-from imgperc_sr.models import WEIGHTS_DIR
+from imgperc_sr.plugin import WEIGHTS_DIR
 
 
 def ship(run_model: Path, name: str, note: str | None) -> Path:
@@ -45,7 +45,8 @@ def record_scores(name: str, results: list[Path]) -> Path:
         key = f"{Path(result['data']).name}-x{result['scale']}"
         if result["degradation"] != "bicubic":  # the benchmark protocol; others are named
             key += f"-{result['degradation']}"
-        scores[key] = {"psnr": round(means[method]["psnr"], 2), "ssim": round(means[method]["ssim"], 4)}
+        scores[key] = {"psnr": round(means[method]["psnr"], 2), "ssim": round(means[method]["ssim"], 4),
+                       "grid": round(means[method]["grid"], 3), "histogram_match": result["histogram_match"]}
     save_model_file(target, tensors, {**meta, "scores": scores})
     return target
 

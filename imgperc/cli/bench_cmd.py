@@ -1,24 +1,26 @@
-"""`imgperc bench`: throughput of the style and super-resolution nets through the inference engine."""
+"""`imgperc bench`: throughput of an image task's net through the inference engine.
+
+Which net, with which config and padding, comes from the task's registration
+(`imgperc.tasks.BenchNet`): the core names no plugin.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping
 
 import click
-import torch
 
 from .. import plugins
 from ..atomic import atomic_path, check_writable
 from ..errors import InputError
 from ..inference import COMPILE_MODES, DEVICES, PRECISIONS
-from ..inference import bench
 
-# task -> (default architecture, its config, reflection pad as the task's command uses it)
-TASKS = {
-    "style": ("ml5", {}, 48),
-    "sr": ("sr-johnson", {"scale": 4}, 16),
-}
+if TYPE_CHECKING:
+    import torch
+
+    from ..inference import bench
 
 
 def parse_sizes(text: str) -> list[int]:
@@ -32,21 +34,42 @@ def parse_sizes(text: str) -> list[int]:
     return sizes
 
 
-def build_net(task: str, arch: str | None) -> tuple[str, torch.nn.Module]:
-    """The task's net (or ``arch`` from the transform-net registry) with seeded random weights:
-    speed does not depend on the weights."""
-    default, config, _ = TASKS[task]
-    name = arch or default
-    registry = plugins.registry("transform_nets")
-    if name not in registry:
-        raise InputError(f"unknown net '{name}' (known: {', '.join(sorted(registry))})")
+def bench_target(task: str | None, arch: str | None) -> tuple[str, str, Mapping[str, Any], int]:
+    """(task, net, config, pad): ``task``'s bench net, or ``arch`` run with that task's pad.
+
+    Without ``task``: the only image task that names a bench net (among those of ``arch``'s
+    plugin when ``arch`` is given); a one-line error when there are none or several.
+    """
+    tasks, nets = plugins.registry("image_tasks"), plugins.registry("transform_nets")
+    if arch is not None and arch not in nets:
+        raise InputError(f"unknown net '{arch}' (known: {', '.join(sorted(nets)) or 'none'})")
+    if task is None:
+        candidates = [name for name in tasks if tasks.get(name).bench is not None]
+        if arch is not None:
+            candidates = [name for name in candidates if tasks.owners[name] == nets.owners[arch]] or candidates
+        if not candidates:
+            raise InputError("no image task to bench: install or enable a plugin that provides one (see `imgperc plugins`)")
+        if len(candidates) > 1:
+            raise InputError(f"choose the image task to bench with --task: {', '.join(candidates)}")
+        (task,) = candidates
+    spec = tasks.require(task).bench
+    if spec is None:
+        raise InputError(f"image task '{task}' names no net to bench")
+    name = arch or spec.net
+    return task, name, spec.config if name == spec.net else {}, spec.pad
+
+
+def build_net(name: str, config: Mapping[str, Any]) -> torch.nn.Module:
+    """Transform net ``name`` from the registry with seeded random weights: speed does not depend on them."""
+    import torch
+
     torch.manual_seed(0)
-    net = registry.get(name)(**(config if name == default else {}))
+    net = plugins.registry("transform_nets").get(name)(**config)
     with torch.no_grad():
         for parameter in net.parameters():
             if parameter.ndim > 1:
                 parameter.normal_(0.0, (2.0 / parameter[0].numel()) ** 0.5)
-    return name, net.eval()
+    return net.eval()
 
 
 def _row(result: bench.Result) -> str:
@@ -59,8 +82,8 @@ def _row(result: bench.Result) -> str:
 
 
 @click.command("bench")
-@click.option("--task", type=click.Choice(sorted(TASKS)), default="style", show_default=True, help="style: the ml5 net; sr: the x4 super-resolution net.")
-@click.option("--net", "arch", metavar="NAME", help="Another transform net from the registry (e.g. johnson).")
+@click.option("--task", metavar="NAME", help="The image task whose net to time (needed when several can be; see `imgperc plugins`).")
+@click.option("--net", "arch", metavar="NAME", help="Another transform net from the registry, run with the task's padding.")
 @click.option("--sizes", default="256,512,1024", show_default=True, help="Input sizes (square), comma-separated.")
 @click.option("--precision", type=click.Choice(PRECISIONS), default="auto", show_default=True, help="Compute precision.")
 @click.option("--compile", "compile_mode", type=click.Choice(COMPILE_MODES), default="always", show_default=True, help="Compiled graphs (always: compile or load before timing).")
@@ -78,14 +101,16 @@ def bench_command(task, arch, sizes, precision, compile_mode, device, batch, run
     Medians of --runs after a first run (which compiles, or loads a cached compiled net) and
     --warmup runs; the weights are random (speed does not depend on them).
     """
+    from ..inference import bench
+
     sizes = parse_sizes(sizes)
     if json_path is not None:
         check_writable(json_path, overwrite=force)
-    name, net = build_net(task, arch)
-    pad = TASKS[task][2]
+    task, name, config, pad = bench_target(task, arch)
+    net = build_net(name, config)
     info = bench.machine()
     click.echo(f"{info['device']}; {info['physical_cores']} physical cores; torch {info['torch']}; load average {info['load_average']}")
-    click.echo(f"net {name}, reflection pad {pad}; baseline: fp32 eager, contiguous, {info['default_threads']} threads")
+    click.echo(f"task {task}, net {name}, reflection pad {pad}; baseline: fp32 eager, contiguous, {info['default_threads']} threads")
     click.echo(
         f"{'size':>5} {'batch':>5} {'padded':>9} {'prec':>5} {'graph':>8} {'ms/image':>9} {'images/s':>8} {'GFLOP':>7} {'GFLOP/s':>7}"
         f" {'peak MiB':>8} {'eager ms':>9} {'speedup':>7}"

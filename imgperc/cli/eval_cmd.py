@@ -1,7 +1,7 @@
 """`imgperc eval TASK`: one benchmark subcommand per evaluator that a plugin registers.
 
-An evaluator is registered through the ``register_evaluators`` hook as a click command (or an
-object whose ``command`` attribute is one), e.g. the super-resolution plugin's ``sr``.
+An evaluator is registered through the ``register_evaluators`` hook as a click command (usually
+an `imgperc.lazy.LazyCommand`), e.g. the super-resolution plugin's ``sr``.
 """
 
 from __future__ import annotations

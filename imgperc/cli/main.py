@@ -1,14 +1,19 @@
-"""The `imgperc` root command. Task commands come from plugins; this file only hosts them."""
+"""The `imgperc` root command. Task commands come from plugins; this file only hosts them.
+
+Nothing here imports torch: commands import what they need when they run, so `--help`,
+`--version` and `imgperc plugins` are instant, and Ctrl-C at any moment is one line.
+"""
 
 from __future__ import annotations
 
+import signal
 import sys
 
 import click
 
 from .. import __version__, plugins
 from ..errors import ImgpercError
-from .bench_cmd import bench_command
+from ..lazy import LazyCommand
 from .eval_cmd import eval_group
 from .models_cmd import models
 from .plugins_cmd import plugins_command
@@ -40,7 +45,8 @@ def cli(ctx: click.Context, debug: bool, verbose: int) -> None:
     ctx.obj["verbose"] = verbose
 
 
-cli.add_command(bench_command)
+cli.add_command(LazyCommand("bench", "imgperc.cli.bench_cmd:bench_command", "Images/s, ms/image, achieved GFLOP/s and peak memory of a net through the engine."))
+cli.add_command(LazyCommand("export", "imgperc.cli.export_cmd:export_command", "Export MODEL (a style or super-resolution model: hub id, your model, or a file) to ONNX."))
 cli.add_command(plugins_command)
 cli.add_command(models)
 cli.add_command(train_group)
@@ -55,15 +61,11 @@ def main(argv: list[str] | None = None) -> None:
         cli.main(args=args, prog_name="imgperc", standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
-        sys.exit(130)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        _aborted()
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        click.echo("Interrupted.", err=True)
-        sys.exit(130)
     except ImgpercError as exc:
         if debug:
             raise
@@ -74,3 +76,10 @@ def main(argv: list[str] | None = None) -> None:
             raise
         click.echo(f"Error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", err=True)
         sys.exit(1)
+
+
+def _aborted() -> None:
+    """Ctrl-C: one line and exit 130; another Ctrl-C while exiting ends the process at once."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    click.echo("Aborted.", err=True)
+    sys.exit(130)

@@ -1,14 +1,13 @@
-"""`imgperc models list|pull|path|rm`: the model hub from the command line."""
+"""`imgperc models list|pull|path|rm`: the model hub from the command line.
+
+The hub (and torch with it) is imported when a subcommand runs, not to list them.
+"""
 
 from __future__ import annotations
 
 import json
 
 import click
-from rich.console import Console
-from rich.table import Table
-
-from .. import hub
 
 
 def _size(n: int) -> str:
@@ -29,6 +28,11 @@ def models() -> None:
 @click.option("--task", help="Only models of this task (style, sr, loss-network, ...).")
 def list_models(as_json: bool, task: str | None) -> None:
     """Available and installed models."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from .. import hub
+
     rows = []
     for spec in sorted(hub.specs().values(), key=lambda s: (s.task, s.id)):
         if task and spec.task != task:
@@ -63,6 +67,8 @@ def list_models(as_json: bool, task: str | None) -> None:
 @click.option("--force", is_flag=True, help="Download and convert again even if installed.")
 def pull(names: tuple[str, ...], force: bool) -> None:
     """Download and install models."""
+    from .. import hub
+
     for name in names:
         spec = hub.find_spec(name)
         path = hub.pull(spec, force=force) if force else hub.ensure(spec.id)
@@ -73,6 +79,8 @@ def pull(names: tuple[str, ...], force: bool) -> None:
 @click.argument("name")
 def path(name: str) -> None:
     """Print where an installed model lives (fails if it is not installed)."""
+    from .. import hub
+
     spec = hub.find_spec(name)
     local = hub.installed_path(spec)
     if local is None:
@@ -84,6 +92,8 @@ def path(name: str) -> None:
 @click.argument("names", nargs=-1, required=True)
 def rm(names: tuple[str, ...]) -> None:
     """Remove installed models."""
+    from .. import hub
+
     for name in names:
         spec = hub.find_spec(name)
         click.echo(f"removed {spec.id}" if hub.remove(spec) else f"{spec.id} was not installed")

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from .. import plugins
 
@@ -23,6 +21,9 @@ def plugins_command(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps([info.__dict__ for info in infos], indent=2))
         return
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(title="imgperc plugins")
     for column in ("plugin", "version", "module", "provides"):
         table.add_column(column)

@@ -5,13 +5,12 @@ from __future__ import annotations
 import click
 
 from .. import plugins
-from ..errors import PluginError
 
 
 class RegistryGroup(click.Group):
     """Subcommands come from the registry ``registry`` (``trainers``, ``evaluators``, ...).
 
-    An entry is a click command, or an object whose ``command`` attribute is one.
+    Entries are click commands (checked when registered), usually an `imgperc.lazy.LazyCommand`.
     """
 
     registry = ""
@@ -22,10 +21,11 @@ class RegistryGroup(click.Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         entries = plugins.registry(self.registry)
-        return self._command(entries.get(cmd_name)) if cmd_name in entries else None
+        return entries.get(cmd_name) if cmd_name in entries else None
 
-    def _command(self, item: object) -> click.Command:
-        command = item if isinstance(item, click.Command) else getattr(item, "command", None)
-        if not isinstance(command, click.Command):
-            raise PluginError(f"{self.kind} {item!r} is neither a click command nor has a .command")
-        return command
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0]
+        if not name.startswith("-") and self.get_command(ctx, name) is None:
+            known = ", ".join(self.list_commands(ctx)) or "none installed"
+            raise click.UsageError(f"No such command '{name}': no {self.kind} of that name (known: {known}; plugins provide them, see `imgperc plugins`)", ctx)
+        return super().resolve_command(ctx, args)

@@ -1,8 +1,8 @@
 """`imgperc train TASK`: one subcommand per trainer that a plugin registers.
 
-A trainer is registered through the ``register_trainers`` hook as a click command (or an object
-whose ``command`` attribute is one); it builds a :class:`imgperc.train.TrainJob` from its
-options and hands it to :func:`imgperc.train.train`.
+A trainer is registered through the ``register_trainers`` hook as a click command (usually an
+`imgperc.lazy.LazyCommand`); it builds a :class:`imgperc.train.TrainJob` from its options and
+hands it to :func:`imgperc.train.train`.
 """
 
 from __future__ import annotations

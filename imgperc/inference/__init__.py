@@ -16,12 +16,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..precision import PRECISIONS, native_bf16
 from .batching import same_size_batches
-from .device import DEVICES, describe, native_bf16, net_device, select_device
+from .device import DEVICES, describe, net_device, select_device
 from .engine import COMPILE_MODES, DEFAULT_BATCH_SIZE, DEFAULT_PAD, Engine
-from .options import PRECISION_HELP, engine_options
+from .options import PRECISION_HELP, engine_options, report_options
 from .padding import reflect_pad, run_padded
-from .precision import PRECISIONS
 
 __all__ = [
     "COMPILE_MODES",
@@ -33,6 +33,7 @@ __all__ = [
     "PRECISION_HELP",
     "describe",
     "engine_options",
+    "report_options",
     "native_bf16",
     "net_device",
     "reflect_pad",
@@ -58,4 +59,4 @@ def run_net(
     if isinstance(net, Engine):
         return net.run(batch, pad=pad, batch_size=batch_size)
     multiple = getattr(net, "size_multiple", 1)
-    return run_padded(net, batch, pad=pad, batch_size=batch_size or DEFAULT_BATCH_SIZE, multiple=multiple, device=net_device(net))
+    return run_padded(net, batch, pad=pad, batch_size=batch_size or DEFAULT_BATCH_SIZE, multiple=multiple, device=net_device(net), scale=getattr(net, "scale", 1))

@@ -1,17 +1,16 @@
-"""Where nets run: device choice and what the device can compute fast."""
+"""Where nets run: device choice, and a device's description for reports."""
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from ..errors import InputError
+from ..precision import native_bf16
 
 DEVICES = ("auto", "cpu", "cuda")
-_NATIVE_BF16_FLAGS = ("amx_bf16", "avx512_bf16")
 
 
 def select_device(name: str = "auto") -> torch.device:
@@ -31,29 +30,6 @@ def net_device(net: nn.Module) -> torch.device:
     """Where the net's weights live (CPU for a net without weights)."""
     first = next(net.parameters(), None)
     return first.device if first is not None else torch.device("cpu")
-
-
-@functools.cache
-def cpu_flags() -> frozenset[str]:
-    """The CPU's feature flags as Linux reports them (empty elsewhere)."""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return frozenset()
-    for line in text.splitlines():
-        if line.startswith("flags"):
-            return frozenset(line.split(":", 1)[1].split())
-    return frozenset()
-
-
-def native_bf16(device: torch.device) -> bool:
-    """True when ``device`` computes bf16 convolutions in hardware (AMX / AVX-512-bf16, or a GPU
-    with bf16 support); elsewhere PyTorch emulates bf16 and it is many times slower than fp32."""
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    if device.type != "cpu" or not torch.backends.mkldnn.is_available():
-        return False
-    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported()) or any(f in cpu_flags() for f in _NATIVE_BF16_FLAGS)
 
 
 def describe(device: torch.device) -> str:

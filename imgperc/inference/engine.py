@@ -11,10 +11,11 @@ import torch
 from torch import nn
 
 from ..errors import InputError
+from ..precision import DTYPES, NAMES, resolve
 from . import graph, tiling
 from .device import select_device
 from .padding import run_padded
-from .precision import NAMES, ReducedPrecision, resolve_precision, suspicious
+from .precision import ReducedPrecision, suspicious
 from .threads import configure_threads
 
 DEFAULT_PAD = 48
@@ -40,7 +41,7 @@ def compile_mode(value: str | None) -> str:
 class Engine(nn.Module):
     """``net`` on its fastest correct configuration for ``device``.
 
-    - precision: ``auto`` picks bf16 on CPUs with native bf16, else fp32 (TF32 on CUDA); reduced
+    - precision: ``auto`` as `imgperc.precision.resolve` says for inference; reduced
       precision covers the inner convolutions only, and a NaN, infinite or black output makes
       the engine fall back to fp32 by itself (``events`` says so);
     - channels-last layout, threads matched to the free physical cores;
@@ -64,13 +65,14 @@ class Engine(nn.Module):
     ) -> None:
         super().__init__()
         self.device = device if isinstance(device, torch.device) else select_device(device)
-        self.dtype = resolve_precision(precision, self.device)
+        self.dtype = DTYPES[resolve(precision, self.device, "inference")]
         self.tile = tiling.parse_tile(tile)
         self.compile_mode = compile_mode(compile)
         self.threads = configure_threads(threads) if self.device.type == "cpu" else None
         self.batch_size = batch_size or (CPU_BATCH_SIZE if self.device.type == "cpu" else DEFAULT_BATCH_SIZE)
         self.net = net.eval().to(self.device, memory_format=CL)
         self.multiple = getattr(net, "size_multiple", 1)
+        self.scale = int(getattr(net, "scale", 1))
         self.events: list[str] = []
         self._compiled: dict[tuple, graph.CompiledNet | None] = {}
         self._eager_seconds: dict[tuple, float] = defaultdict(float)
@@ -86,7 +88,7 @@ class Engine(nn.Module):
 
     def run(self, batch: torch.Tensor, *, pad: int = DEFAULT_PAD, batch_size: int | None = None) -> torch.Tensor:
         """[N,3,H,W] in [0,1] -> [N,3,H·s,W·s] in [0,1] on batch's device (see `run_net`)."""
-        return run_padded(self._canvas, batch, pad=pad, batch_size=batch_size or self.batch_size, multiple=self.multiple, device=self.device)
+        return run_padded(self._canvas, batch, pad=pad, batch_size=batch_size or self.batch_size, multiple=self.multiple, device=self.device, scale=self.scale)
 
     # --- whole canvases and tiles ----------------------------------------------------------
 

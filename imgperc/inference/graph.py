@@ -28,7 +28,8 @@ from torch.func import functional_call
 
 from .. import settings
 from ..atomic import atomic_path
-from .precision import NAMES, low_precision_convolution, reduced
+from ..precision import NAMES
+from .precision import low_precision_convolution, reduced
 
 aten = torch.ops.aten
 ROW_SPLIT_MIN_KERNEL = 5

@@ -6,6 +6,8 @@ from typing import Callable
 
 import torch
 
+from ..limits import check_pixels
+
 
 def _reflect_index(size: int, before: int, after: int, device: torch.device) -> torch.Tensor:
     index = torch.arange(-before, size + after, device=device)
@@ -36,12 +38,17 @@ def run_padded(
     batch_size: int,
     multiple: int,
     device: torch.device,
+    scale: int = 1,
 ) -> torch.Tensor:
     """``forward`` over reflection-padded chunks of ``batch``; outputs cropped back to exactly
-    the input's size times the net's scale, clamped to [0, 1], on batch's device."""
+    the input's size times the net's scale, clamped to [0, 1], on batch's device.
+
+    ``scale`` (the net's ``scale`` attribute, else 1) sizes the output, which is checked against
+    the pixel limit (`imgperc.limits`) before any work."""
     if batch.ndim != 4:
         raise ValueError(f"run_net expects an [N,C,H,W] batch, got shape {tuple(batch.shape)}")
     h, w = batch.shape[-2:]
+    check_pixels(w * scale, h * scale)
     top, bottom, left, right = padding(h, w, pad, multiple)
     outputs = []
     with torch.inference_mode():

@@ -1,9 +1,9 @@
-"""Compute precision: which dtype convolutions run in, and the guard that catches bad outputs.
+"""Reduced precision in the engine: which convolutions run in the dtype, and the guard.
 
-Reduced precision applies to convolutions only, and not to the image-facing ones (3 or 4
-channels in or out: the first layer, which sees raw pixels, and the output layer): their
-outputs are cast back to fp32, so instance-norm statistics, residual sums and the output
-activation stay in fp32.
+The dtype comes from the one precision policy, `imgperc.precision.resolve`. Reduced precision
+applies to convolutions only, and not to the image-facing ones (3 or 4 channels in or out: the
+first layer, which sees raw pixels, and the output layer): their outputs are cast back to fp32,
+so instance-norm statistics, residual sums and the output activation stay in fp32.
 """
 
 from __future__ import annotations
@@ -11,32 +11,10 @@ from __future__ import annotations
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from ..errors import InputError
-from .device import native_bf16
-
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
-DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
-NAMES = {dtype: name for name, dtype in DTYPES.items()}
 IMAGE_CHANNELS = 4
 BLACK = 1.0 / 255.0
 
 aten = torch.ops.aten
-
-
-def resolve_precision(name: str, device: torch.device) -> torch.dtype:
-    """The dtype for ``--precision NAME`` on ``device``.
-
-    ``auto``: bf16 on a CPU that computes it natively (AMX or AVX-512-bf16); fp32 elsewhere,
-    CUDA included: there fp32 convolutions already run on tensor cores (TF32), and on an H100
-    they were faster than the per-convolution fp16 path (ml5 at 512x512: 219 images/s in fp32,
-    150 in fp16; docs/benchmarks.md). On CPUs without native bf16 it is emulated and many
-    times slower than fp32.
-    """
-    if name not in PRECISIONS:
-        raise InputError(f"unknown precision '{name}' (choose from {', '.join(PRECISIONS)})")
-    if name != "auto":
-        return DTYPES[name]
-    return torch.bfloat16 if device.type == "cpu" and native_bf16(device) else torch.float32
 
 
 def image_facing(weight: torch.Tensor) -> bool:

@@ -1,24 +1,23 @@
-"""CPU threads: one per physical core that other work is not using right now.
+"""CPU threads: one per physical core this process may run on, or ``IMGPERC_THREADS``.
 
-oneDNN and the compiled kernels split every layer across OpenMP threads that meet at a barrier
-after it, so one thread that shares its core with another busy process stalls all the others:
-on a machine that other work keeps busy, fewer threads run the net faster. Busy means CPU time
-of normal priority in the last tenth of a second; ``nice``d processes do not count (the
-scheduler gives our threads precedence over them). ``IMGPERC_THREADS`` overrides the choice.
+The choice is deterministic, as PyTorch's and oneDNN's own defaults are: hyper-threads of one
+core count once (two threads on one core's shared units only slow each other down at every
+layer's barrier). It does not look at how busy the machine is: a sample would count this
+process's own threads, change from run to run, and give a compiled package per thread count
+(`imgperc.inference.graph` keys packages by it). On a machine that other work keeps busy, set
+``IMGPERC_THREADS`` (a positive whole number) to use fewer.
 """
 
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import torch
 
+from ..settings import positive_int
+
 ENV_THREADS = "IMGPERC_THREADS"
-SAMPLE_S = 0.1
-# /proc/stat "cpu" columns: user nice system idle iowait irq softirq steal
-_BUSY = (0, 2, 5, 6, 7)
 
 
 def physical_cores() -> int:
@@ -37,35 +36,9 @@ def physical_cores() -> int:
     return max(1, len(cores))
 
 
-def _cpu_times() -> list[int]:
-    return [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]
-
-
-def busy_cores(seconds: float = SAMPLE_S) -> float:
-    """How many CPUs other processes of normal priority keep busy, sampled over ``seconds``
-    (0 where the kernel does not say)."""
-    try:
-        before = _cpu_times()
-        time.sleep(seconds)
-        after = _cpu_times()
-    except (OSError, ValueError, IndexError):
-        return 0.0
-    delta = [b - a for a, b in zip(before, after)]
-    total = sum(delta)
-    if total <= 0:
-        return 0.0
-    return sum(delta[i] for i in _BUSY) / total * (os.cpu_count() or 1)
-
-
 def auto_threads() -> int:
-    """``IMGPERC_THREADS`` if set, else the physical cores minus those busy, at least one."""
-    override = os.environ.get(ENV_THREADS, "").strip()
-    if override:
-        try:
-            return max(1, int(override))
-        except ValueError:
-            raise ValueError(f"{ENV_THREADS} must be a whole number, got {override!r}") from None
-    return max(1, physical_cores() - round(busy_cores()))
+    """``IMGPERC_THREADS`` if set (a positive whole number, else InputError), else the physical cores."""
+    return positive_int(ENV_THREADS) or physical_cores()
 
 
 def configure_threads(threads: int | None = None) -> int:

@@ -2,14 +2,14 @@
 
 Reading: JPEG, PNG, WebP, BMP, TIFF (and whatever else Pillow opens), EXIF orientation applied
 (pixels are always upright), grayscale / palette / CMYK converted to RGB (CMYK naively, without
-its ICC profile), alpha kept aside. 16-bit PNG and TIFF keep all 16 bits (:mod:`.png16`,
-:mod:`.tiff16` where Pillow would drop to 8). Images over :data:`MAX_PIXELS` are refused.
+its ICC profile), alpha kept aside. 16-bit PNG and TIFF keep all 16 bits (:mod:`.codecs`, where
+Pillow would drop to 8). Images over :data:`MAX_PIXELS` are refused.
 
 Writing, by extension: 16-bit PNG/TIFF when the source was 16-bit, else 8-bit; alpha in PNG,
 WebP and TIFF, dropped (not composited) in JPEG and BMP; gray files when the source was gray
 and the pixels still are; EXIF (orientation reset to 1) and ICC carried over where the format
 holds them (not BMP), an ICC profile only onto pixels of its colour space. JPEG and WebP are
-lossy at ``quality``; TIFF is Deflate-compressed (written by :mod:`.tiff16` at either depth).
+lossy at ``quality``; TIFF is Deflate-compressed (written by :mod:`.codecs` at either depth).
 Files are written atomically and an existing file is only replaced with ``overwrite``.
 """
 
@@ -26,12 +26,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image as PILImage
 
 from ..atomic import atomic_path, check_writable
 from ..errors import InputError
-from . import metadata, png16, tiff16
+from . import codecs, metadata
+from .resample import resize
 
 IMAGE_EXTENSIONS: frozenset[str] = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"})
 MAX_PIXELS = 1 << 27  # 134 megapixels: already 1.6 GB as float32 RGB, far more in any network
@@ -39,7 +39,8 @@ _FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP", ".b
 _WITH_ALPHA = frozenset({"PNG", "WEBP", "TIFF"})
 _WITH_GRAY = frozenset({"JPEG", "PNG", "BMP", "TIFF"})
 _WITH_16_BIT = frozenset({"PNG", "TIFF"})
-_READ_ERRORS = (OSError, ValueError, SyntaxError, EOFError, IndexError, KeyError, TypeError, struct.error, zlib.error)
+# RuntimeError: imagecodecs' decoders (under tifffile) report corrupt data with subclasses of it
+_READ_ERRORS = (OSError, ValueError, SyntaxError, EOFError, IndexError, KeyError, TypeError, RuntimeError, struct.error, zlib.error)
 
 
 @dataclass
@@ -70,8 +71,7 @@ class Image:
         """The same image (metadata, alpha) with new pixels; alpha is resized if their size differs."""
         alpha = self.alpha
         if alpha is not None and tuple(alpha.shape[1:]) != tuple(pixels.shape[1:]):
-            resized = F.interpolate(alpha[None].float(), size=tuple(pixels.shape[1:]), mode="bilinear", antialias=True, align_corners=False)
-            alpha = resized[0].clamp(0, 1)
+            alpha = resize(alpha.float(), tuple(pixels.shape[1:]), mode="bilinear")
         return dataclasses.replace(self, pixels=pixels, alpha=alpha)
 
 
@@ -94,8 +94,6 @@ def read_image(path: str | os.PathLike) -> Image:
         raise InputError(f"cannot read {path}: not an image, or not in a format Pillow knows") from None
     except PILImage.DecompressionBombError:
         raise InputError(f"cannot read {path}: image is too large (limit {MAX_PIXELS:,} pixels)") from None
-    except (png16.PNGError, tiff16.TIFFError) as exc:
-        raise InputError(f"cannot read {path}: {exc}") from None
     except MemoryError:
         raise InputError(f"cannot read {path}: not enough memory") from None
     except _READ_ERRORS as exc:
@@ -139,39 +137,23 @@ def to_pil(image: Image) -> PILImage.Image:
 
 
 def _decode(data: bytes) -> Image:
-    png_header = png16.header(data)
-    if png_header and png_header[2] == 16:
-        png = png16.decode(data, max_pixels=MAX_PIXELS)
-        samples = png.samples
-        if png.transparent is not None:  # a colour key: that exact colour is transparent
-            key = np.all(samples == np.array(png.transparent, np.uint16), axis=2, keepdims=True)
-            samples = np.concatenate([samples, np.where(key, 0, 65535).astype(np.uint16)], axis=2)
-        exif = png.exif if not png.exif or png.exif.startswith(metadata.EXIF_PREFIX) else metadata.EXIF_PREFIX + png.exif
-        return _build(samples, 16, metadata.orientation(exif), exif, png.icc_profile)
-
-    tiff_tags = tiff16.first_ifd(data)
-    if tiff_tags is not None:
-        _check_size(tiff16.size(tiff_tags))
-        tiff16.check_complete(tiff_tags, len(data))
-        samples = tiff16.read(tiff_tags, data)
-        if samples is not None:
+    if data.startswith(codecs.TIFF_MAGIC):
+        tiff = codecs.decode_tiff16(data, max_pixels=MAX_PIXELS)
+        if tiff is not None:
             exif_tags = PILImage.Exif()
             exif_tags.load(data)
-            exif = metadata.exif_from_tiff(exif_tags)
-            return _build(samples, 16, metadata.orientation(exif_tags), exif, tiff_tags.get(tiff16.ICC))
+            samples, icc = tiff
+            return _build(samples, 16, metadata.orientation(exif_tags), metadata.exif_from_tiff(exif_tags), icc)
 
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PILImage.DecompressionBombWarning)  # _check_size decides
+        warnings.simplefilter("ignore", PILImage.DecompressionBombWarning)  # check_size decides
         with PILImage.open(io.BytesIO(data)) as pil:
-            _check_size(pil.size)
+            codecs.check_size(pil.size, MAX_PIXELS)
+            if codecs.is_16_bit_png(data):
+                exif = pil.info.get("exif")
+                return _build(codecs.decode_png16(data), 16, metadata.orientation(exif), exif, pil.info.get("icc_profile"))
             pil.load()
             return from_pil(pil)
-
-
-def _check_size(size: tuple[int, int]) -> None:
-    width, height = size
-    if width * height > MAX_PIXELS:
-        raise InputError(f"image is too large ({width}x{height} pixels, limit {MAX_PIXELS:,})")
 
 
 def _pil_samples(pil: PILImage.Image) -> tuple[np.ndarray, int]:
@@ -228,9 +210,9 @@ def _encode(image: Image, fmt: str, quality: int) -> bytes:
     icc = metadata.icc_for(image.icc_profile, gray=gray)
     exif = metadata.reset_orientation(image.exif) if fmt != "BMP" else None
     if fmt == "TIFF":  # Pillow cannot write 16-bit colour TIFF, nor EXIF into compressed TIFF
-        return tiff16.encode(samples, icc_profile=icc, exif=exif)
+        return codecs.encode_tiff(samples, icc_profile=icc, exif=exif)
     if deep:
-        return png16.encode(samples, icc_profile=icc, exif=exif)
+        return codecs.encode_png16(samples, icc_profile=icc, exif=exif)
 
     pil = PILImage.fromarray(samples[..., 0] if samples.shape[2] == 1 else samples)
     options: dict = {}

@@ -14,7 +14,7 @@ weights. Typical use (training loops, the Gatys baseline, plugins)::
     recipe.to_dict()                     # what to store in an output's metadata
 
 Modules: :mod:`.networks` (loss networks), :mod:`.terms` (the loss definitions),
-:mod:`.recipe` (recipes, presets, :class:`PerceptualLoss`), :mod:`.plugin` (core hooks).
+:mod:`.recipe` (recipes, presets, :class:`PerceptualLoss`); `imgperc.core_plugin` registers them.
 """
 
 from .networks import LossNetwork, NetworkDef, load_loss_network, network_def

@@ -1,4 +1,4 @@
-"""Pictures a run writes, drawn with Pillow: the loss curve and preview grids."""
+"""Pictures a run writes: the loss curve (drawn with Pillow) and preview grids (torchvision)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import torch
+import torch.nn.functional as F
 from PIL import Image, ImageDraw, ImageFont
+from torchvision.utils import make_grid, save_image
 
 from ..atomic import atomic_path
 
@@ -83,26 +85,30 @@ def loss_curve(records: Sequence[dict[str, Any]], path: Path, *, title: str = ""
     save_png(image, path)
 
 
-def to_pil(image: torch.Tensor) -> Image.Image:
-    """[3,H,W] in [0,1] -> 8-bit RGB."""
-    array = (image.detach().float().clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
-    return Image.fromarray(array, "RGB")
+def grid(rows: Sequence[Sequence[torch.Tensor]], gap: int = 4) -> torch.Tensor:
+    """Rows of [3,H,W] images as one [3,H,W] picture (``make_grid``): each image at the top left of
+    a cell as large as the largest image, short rows filled with white, ``gap`` white pixels
+    between the cells."""
+    images = [[t.detach().float().cpu() for t in row] for row in rows]
+    height = max(t.shape[1] for row in images for t in row)
+    width = max(t.shape[2] for row in images for t in row)
+    columns = max(len(row) for row in images)
+    blank = torch.ones(3, height, width)
+    cells = [
+        F.pad(row[i], (0, width - row[i].shape[2], 0, height - row[i].shape[1]), value=1.0) if i < len(row) else blank
+        for row in images
+        for i in range(columns)
+    ]
+    if len(cells) == 1:  # make_grid returns a lone image as it is, without a border
+        return cells[0]
+    picture = make_grid(cells, nrow=columns, padding=gap, pad_value=1.0)
+    return picture[:, gap : picture.shape[1] - gap, gap : picture.shape[2] - gap]  # no outer border
 
 
-def grid(rows: Sequence[Sequence[torch.Tensor]], gap: int = 4) -> Image.Image:
-    """Rows of [3,H,W] images side by side (each row's images may differ in size)."""
-    pictures = [[to_pil(t) for t in row] for row in rows]
-    width = max(sum(p.width for p in row) + gap * (len(row) - 1) for row in pictures)
-    height = sum(max(p.height for p in row) for row in pictures) + gap * (len(pictures) - 1)
-    canvas = Image.new("RGB", (width, height), "white")
-    y = 0
-    for row in pictures:
-        x = 0
-        for picture in row:
-            canvas.paste(picture, (x, y))
-            x += picture.width + gap
-        y += max(p.height for p in row) + gap
-    return canvas
+def save_grid(rows: Sequence[Sequence[torch.Tensor]], path: Path, gap: int = 4) -> None:
+    """Write :func:`grid` as an 8-bit PNG (values clamped and rounded) atomically."""
+    with atomic_path(path, overwrite=True) as tmp:
+        save_image(grid(rows, gap), tmp, format="PNG")
 
 
 def save_png(image: Image.Image, path: Path) -> None:

@@ -13,8 +13,7 @@ import torch.distributed as dist
 
 from ..errors import InputError
 from ..inference import select_device
-
-PRECISIONS = ("auto", "bf16", "fp16", "fp32")
+from ..precision import DTYPES
 
 
 @dataclass
@@ -87,31 +86,11 @@ def start_runtime(device: str) -> Runtime:
     return Runtime(target, rank, world)
 
 
-def cpu_supports_bf16() -> bool:
-    """Whether this CPU has native bf16 arithmetic (AVX512-BF16 or AMX) for oneDNN."""
-    probe = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)
-    return bool(probe is not None and probe())
-
-
-def resolve_precision(precision: str, device: torch.device) -> str:
-    """``auto`` becomes bf16 on GPUs and CPUs that support it (fp16 on older GPUs), else fp32."""
-    if precision not in PRECISIONS:
-        raise InputError(f"unknown precision '{precision}' (choose from {', '.join(PRECISIONS)})")
-    if precision == "auto":
-        if device.type == "cuda":
-            return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-        return "bf16" if cpu_supports_bf16() else "fp32"
-    if precision == "fp16" and device.type != "cuda":
-        raise InputError("--precision fp16 needs a CUDA GPU (use bf16 or fp32 on the CPU)")
-    return precision
-
-
 def autocast(precision: str, device: torch.device) -> contextlib.AbstractContextManager:
-    """The autocast context for a resolved precision (a no-op for fp32)."""
+    """The autocast context for a precision `imgperc.precision.resolve` gave (a no-op for fp32)."""
     if precision == "fp32":
         return contextlib.nullcontext()
-    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
-    return torch.autocast(device.type, dtype=dtype)
+    return torch.autocast(device.type, dtype=DTYPES[precision])
 
 
 class StopSignals:

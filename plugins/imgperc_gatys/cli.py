@@ -17,6 +17,7 @@ from imgperc.api import resize_longest
 from imgperc.atomic import atomic_path, check_writable
 from imgperc.errors import InputError
 from imgperc.io import Image, output_paths, read_image, write_image
+from imgperc.limits import FiniteFloatRange
 from imgperc.losses import PerceptualLoss, resolve_recipe
 
 from .gatys import DEFAULT_LR, INITS, OPTIMIZERS, Step, initial_image, optimize
@@ -66,15 +67,15 @@ def _write_log(path: Path, rows: list[dict[str, Any]], recipe: dict[str, Any], f
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Output image [default: CONTENT.gatys.EXT beside it].")
 @click.option("--iterations", type=click.IntRange(min=1), default=500, show_default=True)
 @click.option("--optimizer", type=click.Choice(OPTIMIZERS), default="lbfgs", show_default=True, help="Projected L-BFGS or Adam.")
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), help="Step size [default: 1.0 for lbfgs, 0.02 for adam].")
+@click.option("--lr", type=FiniteFloatRange(min=0, min_open=True), help="Step size [default: 1.0 for lbfgs, 0.02 for adam].")
 @click.option("--init", type=click.Choice(INITS), default="noise", show_default=True, help="Start from white noise or the content.")
 @click.option("--size", type=click.IntRange(min=16), default=512, show_default=True, help="Longest side of the content, in pixels.")
 @click.option("--style-size", type=click.IntRange(min=16), help="Longest side of the style image [default: --size].")
 @click.option("--preset", metavar="NAME", help="Loss recipe preset [default: paper, or the network's own].")
 @click.option("--loss-network", metavar="NAME", help="Loss network (vgg16, vgg19, ...).")
-@click.option("--content-weight", type=click.FloatRange(min=0), metavar="W", help="Override the recipe's content weight.")
-@click.option("--style-weight", type=click.FloatRange(min=0), metavar="W", help="Override the recipe's style weight.")
-@click.option("--tv-weight", type=click.FloatRange(min=0), metavar="W", help="Override the recipe's total-variation weight.")
+@click.option("--content-weight", type=FiniteFloatRange(min=0), metavar="W", help="Override the recipe's content weight.")
+@click.option("--style-weight", type=FiniteFloatRange(min=0), metavar="W", help="Override the recipe's style weight.")
+@click.option("--tv-weight", type=FiniteFloatRange(min=0), metavar="W", help="Override the recipe's total-variation weight.")
 @click.option("--save-every", type=click.IntRange(min=1), metavar="N", help="Also save the image every N iterations.")
 @click.option("--log", type=click.Path(path_type=Path), help="Write the objective per iteration to FILE.csv or FILE.json.")
 @click.option("--seed", type=int, help="Seed for the noise initialisation.")

@@ -19,7 +19,6 @@ from torch import nn
 from imgperc.errors import InputError
 from imgperc.inference import Engine, run_net
 from imgperc.io import Image
-from imgperc.modelfile import build_model
 
 from .bicubic import upscale_bicubic
 from .histogram import match_histograms
@@ -39,7 +38,7 @@ class Upscaler:
     scale: int
     tag: str
     net: nn.Module | None = None
-    histogram_match: bool = True
+    histogram_match: bool = False
 
     def __call__(self, batch: torch.Tensor) -> torch.Tensor:
         if self.net is None:
@@ -53,7 +52,7 @@ class Upscaler:
 def load_upscaler(
     choice: SRChoice,
     *,
-    histogram_match: bool = True,
+    histogram_match: bool = False,
     device: str = "auto",
     precision: str = "auto",
     tile: str | int | None = "auto",
@@ -61,7 +60,7 @@ def load_upscaler(
     """The chosen model's net in the inference engine (or the bicubic baseline), ready to run."""
     if choice.is_bicubic:
         return Upscaler(choice.scale, choice.tag)
-    net, _ = build_model(choice.model_file())
+    net = choice.model.load().net
     net_scale = getattr(net, "scale", choice.scale)
     if net_scale != choice.scale:
         raise InputError(f"model '{choice.name}' builds an x{net_scale} net but says x{choice.scale}")
@@ -75,17 +74,23 @@ def _gray(pixels: torch.Tensor) -> torch.Tensor:
 
 def upscale_image(upscaler: Upscaler, image: Image) -> Image:
     """``image`` upscaled: exactly ``scale`` times its size, metadata and bit depth kept."""
-    pixels = upscaler(image.pixels[None])[0]
+    return finish_upscaled(image, upscaler(image.pixels[None])[0])
+
+
+def finish_upscaled(image: Image, pixels: torch.Tensor) -> Image:
+    """``image`` with its upscaled ``pixels``: a gray input stays gray, alpha is upscaled
+    bicubically, metadata and bit depth are kept (the ``sr`` task's ``finish``)."""
     if image.grayscale:
         pixels = _gray(pixels)
-    alpha = None if image.alpha is None else upscale_bicubic(image.alpha[None], upscaler.scale)[0]
+    scale = pixels.shape[-1] // image.pixels.shape[-1]
+    alpha = None if image.alpha is None else upscale_bicubic(image.alpha[None], scale)[0]
     return dataclasses.replace(image, pixels=pixels, alpha=alpha)
 
 
 def prepare(
     scale: str | int | None = None,
     model: str | Path | None = None,
-    histogram_match: bool = True,
+    histogram_match: bool = False,
     device: str = "auto",
     precision: str | None = None,
     tile: str | None = None,

@@ -1,6 +1,7 @@
 """Stylization shared by `imgperc stylize`, the ``style`` image task and `imgperc.stylize`.
 
-`stylize_batch` is the one function that stylizes; everything else picks and loads the net.
+`stylize_batch` is the one function that stylizes; everything else picks the model (through the
+core's `imgperc.hub.resolve`) and loads its net.
 """
 
 from __future__ import annotations
@@ -12,11 +13,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from imgperc import hub
-from imgperc.errors import InputError, ModelNotAvailable
-from imgperc.hub.user import user_models
+from imgperc.errors import InputError
+from imgperc.hub import ResolvedModel, model_names, resolve_model
 from imgperc.inference import Engine, run_net
-from imgperc.modelfile import build_model, read_metadata
 
 from . import color
 
@@ -33,53 +32,27 @@ def stylize_batch(net: nn.Module, batch: torch.Tensor, *, preserve_color: bool =
     return color.blend(styled, batch, strength)
 
 
-def style_names() -> list[str]:
-    """Ids of every style model on the hub, then the user's trained styles."""
-    return sorted(spec.id for spec in hub.specs().values() if spec.task == TASK) + sorted(user_models(TASK))
-
-
 @dataclass(frozen=True)
 class StyleChoice:
-    """A style picked by name (a hub model) or by model file, resolved without any download."""
+    """A style picked by name or file, resolved without any download; ``tag`` names outputs."""
 
     tag: str
-    spec: hub.ModelSpec | None = None
-    path: Path | None = None
-
-    def model_file(self) -> Path:
-        """The model file, downloading and converting a hub style on first use."""
-        return self.path if self.path is not None else hub.ensure(self.spec.id)
+    model: ResolvedModel
 
 
 def choose(style: str | None, model: str | Path | None) -> StyleChoice:
     """Validate ``--style NAME`` / ``--model PATH`` (exactly one) before any work is done."""
     if style and model:
         raise InputError("give either a style name or a model file, not both")
-    if model:
-        path = Path(model)
-        if not path.is_file():
-            raise InputError(f"model file {path} does not exist")
-        task = read_metadata(path).get("task")
-        if task not in (None, TASK):
-            raise InputError(f"{path} is a '{task}' model, not a style model")
-        return StyleChoice(tag=path.stem, path=path)
-    if not style:
-        raise InputError(f"choose a style with --style NAME (known: {', '.join(style_names())}) or a model file with --model PATH")
-    try:
-        spec = hub.find_spec(style)
-    except ModelNotAvailable:
-        spec = None
-    if spec is None and style in user_models(TASK):
-        return StyleChoice(tag=style, path=user_models(TASK)[style])
-    if spec is None or spec.task != TASK:
-        raise InputError(f"unknown style '{style}' (known: {', '.join(style_names())})")
-    return StyleChoice(tag=spec.id, spec=spec)
+    if not style and not model:
+        raise InputError(f"choose a style with --style NAME (known: {', '.join(model_names(TASK))}) or a model file with --model PATH")
+    found = resolve_model(model or style, TASK, label="style")
+    return StyleChoice(found.name, found)
 
 
 def load_net(choice: StyleChoice, device: str = "auto", precision: str = "auto", tile: str | int | None = "auto") -> Engine:
     """The choice's net in the inference engine, on the selected device."""
-    net, _ = build_model(choice.model_file())
-    return Engine(net, device=device, precision=precision, tile=tile)
+    return Engine(choice.model.load().net, device=device, precision=precision, tile=tile)
 
 
 @dataclass

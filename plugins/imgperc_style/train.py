@@ -13,11 +13,12 @@ from typing import Any
 
 import click
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from imgperc.errors import InputError
 from imgperc.io.image import read_image
+from imgperc.io import resize
+from imgperc.limits import FINITE_FLOAT
 from imgperc.losses import LossReport, PerceptualLoss, load_loss_network, resolve_recipe
 from imgperc.train import TrainJob, common_options, list_images, split_settings, train
 
@@ -27,22 +28,6 @@ TASK = "style"
 PREVIEW_IMAGES = 3
 
 
-def resize_shorter(pixels: torch.Tensor, size: int) -> torch.Tensor:
-    """[3,H,W] -> shorter side ``size`` (antialiased bilinear)."""
-    h, w = pixels.shape[-2:]
-    scale = size / min(h, w)
-    target = (max(size, round(h * scale)), max(size, round(w * scale)))
-    return F.interpolate(pixels[None], size=target, mode="bilinear", antialias=True, align_corners=False)[0].clamp(0, 1)
-
-
-def resize_longer(pixels: torch.Tensor, size: int) -> torch.Tensor:
-    """[3,H,W] -> longer side ``size`` (antialiased bilinear)."""
-    h, w = pixels.shape[-2:]
-    scale = size / max(h, w)
-    target = (max(1, round(h * scale)), max(1, round(w * scale)))
-    return F.interpolate(pixels[None], size=target, mode="bilinear", antialias=True, align_corners=False)[0].clamp(0, 1)
-
-
 class ContentCrop:
     """A training sample: shorter side resized to ``size``, then a random ``size`` x ``size`` crop."""
 
@@ -50,14 +35,14 @@ class ContentCrop:
         self.size = size
 
     def __call__(self, pixels: torch.Tensor, rng: random.Random) -> tuple[torch.Tensor]:
-        image = resize_shorter(pixels, self.size)
+        image = resize(pixels, shortest=self.size)
         h, w = image.shape[-2:]
         top, left = rng.randint(0, h - self.size), rng.randint(0, w - self.size)
         return (image[:, top : top + self.size, left : left + self.size].contiguous(),)
 
 
 def center_crop(pixels: torch.Tensor, size: int) -> torch.Tensor:
-    image = resize_shorter(pixels, size)
+    image = resize(pixels, shortest=size)
     h, w = image.shape[-2:]
     top, left = (h - size) // 2, (w - size) // 2
     return image[:, top : top + size, left : left + size]
@@ -133,7 +118,7 @@ class StyleJob(TrainJob):
 
     def setup(self, device: torch.device) -> None:
         self.objective = PerceptualLoss(self.recipe).to(device)
-        self.objective.set_style(resize_longer(self.style, self.style_size)[None].to(device))
+        self.objective.set_style(resize(self.style, longest=self.style_size)[None].to(device))
 
     def loss(self, net: nn.Module, batch: tuple[torch.Tensor, ...]) -> LossReport:
         (content,) = batch
@@ -150,10 +135,10 @@ class StyleJob(TrainJob):
             except InputError:
                 continue
         if not inputs:
-            return [[resize_longer(self.style, self.image_size)]]
+            return [[resize(self.style, longest=self.image_size)]]
         batch = torch.stack(inputs).to(net_device(net))
         outputs = run_net(net, batch, pad=16)
-        style = resize_longer(self.style, self.image_size)
+        style = resize(self.style, longest=self.image_size)
         return [[style, *inputs], [torch.ones_like(style), *outputs.cpu()]]  # outputs under their inputs
 
     def signature(self) -> dict[str, Any]:
@@ -182,9 +167,9 @@ class StyleJob(TrainJob):
 @click.option("--style-size", type=int, default=None, help="Longer side of the style image for its Gram targets [default: --image-size].")
 @click.option("--preset", default=None, help="Loss recipe preset [default: paper, or the --loss-network's own].")
 @click.option("--loss-network", default=None, help="Loss network (vgg16, vgg19, ...).")
-@click.option("--content-weight", type=float, default=None, help="Override the preset's content weight.")
-@click.option("--style-weight", type=float, default=None, help="Override the preset's style weight.")
-@click.option("--tv-weight", type=float, default=None, help="Override the preset's total-variation weight.")
+@click.option("--content-weight", type=FINITE_FLOAT, default=None, help="Override the preset's content weight.")
+@click.option("--style-weight", type=FINITE_FLOAT, default=None, help="Override the preset's style weight.")
+@click.option("--tv-weight", type=FINITE_FLOAT, default=None, help="Override the preset's total-variation weight.")
 @click.option("--style-layers", default=None, help="Comma-separated style taps replacing the preset's (e.g. relu1_2,relu2_2,relu3_1).")
 @click.option("--channels", type=int, default=32, show_default=True, help="Width of the net's first layer (the paper: 32).")
 @click.option("--residual-blocks", type=int, default=5, show_default=True, help="Residual blocks (the paper: 5).")

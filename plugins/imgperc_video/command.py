@@ -1,29 +1,28 @@
-"""`imgperc video`: any registered image task over a video file.
+"""`imgperc video`: any registered image task over video files.
 
 The command's options are its own plus those of every task in the ``image_tasks`` registry
 (an option several tasks share, such as ``--model``, appears once). The task whose selector
 option is given (``--style``, ``-x``, ...) is prepared from its option values and run through
-the generic frame pipeline.
+the generic frame pipeline. Several clips are shared out between torchrun's processes, whole
+clips each (`imgperc.scaleout`). Light to import: the pipeline loads when the command runs.
 """
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeRemainingColumn
-from rich.text import Text
 
 from imgperc import plugins
+from imgperc.cli.progress import count_progress
 from imgperc.errors import InputError
-from imgperc.io.video import probe
-from imgperc.pipeline.temporal import DEFAULT_THRESHOLD
+from imgperc.limits import FiniteFloatRange
 from imgperc.tasks import ImageTask
 
-from .process import VideoResult, check_target, check_range, expected_frames, process_video
+if TYPE_CHECKING:
+    from .process import VideoResult
 
 _TIME = re.compile(r"^(?:(?:(\d+):)?(\d+):)?(\d+(?:\.\d*)?|\.\d+)$")
 
@@ -41,8 +40,12 @@ def parse_time(text: str | None, option: str) -> float | None:
 
 def _own_params() -> list[click.Parameter]:
     return [
-        click.Argument(["input"], type=click.Path(path_type=Path)),
-        click.Option(["-o", "--output"], type=click.Path(path_type=Path), help="Output video (default: INPUT.TAG.mp4 beside the input)."),
+        click.Argument(["inputs"], nargs=-1, required=True, type=click.Path(path_type=Path)),
+        click.Option(
+            ["-o", "--output"],
+            type=click.Path(path_type=Path),
+            help="Output video, or folder for several inputs (default: INPUT.TAG.mp4 beside each input).",
+        ),
         click.Option(["--size"], type=click.IntRange(min=16), metavar="N", help="Resize frames so the longest side is N pixels first."),
         click.Option(["--crf"], type=click.IntRange(0, 51), default=18, show_default=True, help="H.264 quality (lower: better, bigger)."),
         click.Option(["--start"], metavar="T", help="Start at T (seconds, or [H:]MM:SS[.ms])."),
@@ -50,7 +53,7 @@ def _own_params() -> list[click.Parameter]:
         click.Option(["--batch"], type=click.IntRange(min=1), metavar="N", help="Frames per network batch (default: by frame size)."),
         click.Option(
             ["--deflicker"],
-            type=click.FloatRange(0.0, 1.0),
+            type=FiniteFloatRange(0.0, 1.0),
             default=0.0,
             show_default=True,
             metavar="S",
@@ -81,9 +84,10 @@ class VideoCommand(click.Command):
             "video",
             callback=self._run,
             params=_own_params(),
-            help="Apply an image task (a style, an upscaler, ...) to every frame of the INPUT video.\n\n"
+            help="Apply an image task (a style, an upscaler, ...) to every frame of each INPUT video.\n\n"
             "Keeps the frame rate, the audio (copied when the container allows), rotation and aspect "
-            "ratio. Decoding, the network and encoding run concurrently.",
+            "ratio. Decoding, the network and encoding run concurrently. "
+            "`torchrun --nproc-per-node N -m imgperc video ...` shares several clips between N processes.",
             short_help="Apply a style (or any image task) to a video.",
         )
         self._own = list(self.params)
@@ -98,8 +102,7 @@ class VideoCommand(click.Command):
         params, tasks = list(self._own), []
         names = {p.name: p for p in params}
         flags = {opt: p.name for p in params for opt in getattr(p, "opts", []) + getattr(p, "secondary_opts", [])}
-        for name in registry:
-            task: ImageTask = registry.get(name)
+        for task in registry.items.values():  # a task that cannot be made is left out, with a warning
             clash = [
                 opt
                 for option in task.options
@@ -142,74 +145,94 @@ class VideoCommand(click.Command):
         raise InputError(f"give only one task, not {' and '.join(_flag(task) for task in chosen)}")
 
     def _run(self, **values: Any) -> None:
+        from imgperc.io.video import probe
+        from imgperc.scaleout import Listing, main_first, processes, share
+
+        from .process import check_range, check_target, expected_frames, process_video
+
         task = self.select(values)
-        source: Path = values["input"]
         start = parse_time(values["start"], "--start") or 0.0
         duration = parse_time(values["duration"], "--duration")
-        info = probe(source)
-        check_range(info, start, duration)
         task_values = {option.name: values.get(option.name) for option in task.options}
-        target = values["output"] or source.with_name(f"{source.stem}.{task.tag(task_values)}.mp4")
-        check_target(source, target, force=values["force"])
-        transform = task.prepare(**task_values)
-        console = Console(stderr=True)
-        columns: list[ProgressColumn] = [
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("frames"),
-            _FpsColumn(),
-            TextColumn("ETA"),
-            TimeRemainingColumn(),
-        ]
-        with Progress(*columns, console=console, disable=not console.is_terminal) as progress:
-            bar = progress.add_task(f"{task.name} {source.name}", total=expected_frames(info, start, duration))
-            result = process_video(
-                source,
-                target,
-                transform,
-                size=values["size"],
-                crf=values["crf"],
-                start=start,
-                duration=duration,
-                batch_size=values["batch"],
-                deflicker=values["deflicker"],
-                measure=values["stats"],
-                force=values["force"],
-                on_frames=lambda n: progress.advance(bar, n),
-                info=info,
-            )
-            progress.update(bar, total=result.stats.frames, completed=result.stats.frames)
-        _report(result, values["stats"], values["deflicker"])
+        sources: tuple[Path, ...] = values["inputs"]
+        clips = []
+        for source, target in zip(sources, _targets(sources, values["output"], task.tag(task_values))):
+            info = probe(source)
+            check_range(info, start, duration)
+            check_target(source, target, force=values["force"])
+            clips.append((source, target, info))
+        with processes("auto") as runtime:
+            with main_first(runtime):
+                transform = task.prepare(**task_values)
+            listing = Listing(runtime, quiet=False)
+            with count_progress("frames", "fps", enabled=runtime.main) as progress:
+                for index, (source, target, info) in share(clips, runtime):
+                    bar = progress.add_task(f"{task.name} {source.name}", total=expected_frames(info, start, duration))
+                    result = process_video(
+                        source,
+                        target,
+                        transform,
+                        size=values["size"],
+                        crf=values["crf"],
+                        start=start,
+                        duration=duration,
+                        batch_size=values["batch"],
+                        deflicker=values["deflicker"],
+                        measure=values["stats"],
+                        force=values["force"],
+                        on_frames=lambda n, bar=bar: progress.advance(bar, n),
+                        info=info,
+                    )
+                    progress.update(bar, total=result.stats.frames, completed=result.stats.frames)
+                    listing.add(index, _report(result, values["stats"], values["deflicker"]))
+            listing.close("videos")
 
 
-class _FpsColumn(ProgressColumn):
-    """Frames per second, averaged over rich's recent window."""
+def _targets(sources: tuple[Path, ...], output: Path | None, tag: str) -> list[Path]:
+    """Each clip's output: ``-o`` itself for one clip, else NAME.TAG.mp4 beside it or in the
+    ``-o`` folder (created); two clips with one output are refused."""
+    from imgperc.io.video import CONTAINERS
 
-    def render(self, task: Task) -> Text:
-        speed = task.speed
-        return Text(f"{speed:.2f} fps" if speed else "-- fps")
+    if output is not None and len(sources) == 1:
+        return [output]
+    if output is not None:
+        if output.is_file() or (not output.exists() and output.suffix.lower() in CONTAINERS):
+            raise InputError(f"{output}: several videos need an output folder")
+        try:
+            output.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(f"cannot create output folder {output}: {exc.strerror or exc}") from None
+    targets = [(output or source.parent) / f"{source.stem}.{tag}.mp4" for source in sources]
+    claimed: dict[Path, Path] = {}
+    for source, target in zip(sources, targets):
+        if target.resolve() in claimed:
+            raise InputError(f"{claimed[target.resolve()]} and {source} would both be written to {target}")
+        claimed[target.resolve()] = source
+    return targets
 
 
-def _report(result: VideoResult, stats: bool, deflicker: float) -> None:
+def _report(result: VideoResult, stats: bool, deflicker: float) -> str:
+    """What one clip's run gave: its output, and with ``stats`` its speed and flicker figures."""
+    from imgperc.pipeline.temporal import DEFAULT_THRESHOLD
+
     fps = float(result.info.fps)
     audio = "no audio" if result.audio == "none" else f"audio {result.audio}"
-    click.echo(f"{result.path}: {result.stats.frames} frames, {result.width}x{result.height}, {fps:g} fps, {audio}")
-    if not stats:
-        return
-    s = result.stats
-    click.echo(
-        f"time: {s.seconds:.1f} s, {s.fps:.2f} fps end-to-end; network alone {s.net_fps:.2f} fps "
-        f"(busy {100 * s.net_busy:.0f}% of the time)"
-    )
-    if s.flicker is None:
-        click.echo("flicker: n/a (needs two frames that differ)")
-        return
-    setting = f"--deflicker {deflicker:g} (threshold {DEFAULT_THRESHOLD:g})" if deflicker else "no --deflicker"
-    click.echo(
-        f"flicker: {s.flicker:.3f} = output frame-to-frame change {s.output_change:.4f} / input {s.input_change:.4f} "
-        f"({setting}; lower is steadier)"
-    )
+    lines = [f"{result.path}: {result.stats.frames} frames, {result.width}x{result.height}, {fps:g} fps, {audio}"]
+    if stats:
+        s = result.stats
+        lines.append(
+            f"time: {s.seconds:.1f} s, {s.fps:.2f} fps end-to-end; network alone {s.net_fps:.2f} fps "
+            f"(busy {100 * s.net_busy:.0f}% of the time)"
+        )
+        if s.flicker is None:
+            lines.append("flicker: n/a (needs two frames that differ)")
+        else:
+            setting = f"--deflicker {deflicker:g} (threshold {DEFAULT_THRESHOLD:g})" if deflicker else "no --deflicker"
+            lines.append(
+                f"flicker: {s.flicker:.3f} = output frame-to-frame change {s.output_change:.4f} / input {s.input_change:.4f} "
+                f"({setting}; lower is steadier)"
+            )
+    return "\n".join(lines)
 
 
 def video_command() -> VideoCommand:

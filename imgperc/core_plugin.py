@@ -1,0 +1,56 @@
+"""The core's own hook implementations: loss networks, their hub models, recipe presets.
+
+Registered by the plugin host like any plugin (``imgperc.plugins.CORE_MODULES``), so core and
+third-party networks and presets are listed and looked up the same way. Everything is
+registered `Deferred`, and this module lives outside `imgperc.losses` (whose package imports
+torch), so `imgperc plugins` stays instant.
+"""
+
+from __future__ import annotations
+
+import importlib
+from functools import partial
+
+from .hookspecs import Register, hookimpl
+from .lazy import Deferred
+
+# loss network (and the hub model holding its weights) -> its module in imgperc.losses.networks
+NETWORKS = {"vgg16": "vgg16", "vgg19": "vgg19", "squeezenet1_1": "squeezenet"}
+# the names of imgperc.losses.recipe.PRESETS (a test keeps the two in step)
+PRESETS = ("paper", "vgg19-relu3", "sr-feat", "sr-feat-vgg19", "sr-pixel", "sr-l1", "sr-perceptual")
+
+
+def _network_module(name: str):
+    return importlib.import_module(f"imgperc.losses.networks.{NETWORKS[name]}")
+
+
+def _model_spec(name: str):
+    return _network_module(name).model_spec()
+
+
+def _network(name: str):
+    return _network_module(name).NETWORK
+
+
+def _preset(name: str):
+    from .losses.recipe import PRESETS as presets
+
+    return presets[name]
+
+
+@hookimpl
+def register_models(register: Register) -> None:
+    for name in NETWORKS:
+        register(name, Deferred(partial(_model_spec, name)))
+
+
+@hookimpl
+def register_loss_networks(register: Register) -> None:
+    for name in NETWORKS:
+        register(name, Deferred(partial(_network, name)))
+
+
+@hookimpl
+def register_loss_recipes(register: Register) -> None:
+    for name in PRESETS:
+        register(name, Deferred(partial(_preset, name)))

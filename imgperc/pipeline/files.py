@@ -1,0 +1,107 @@
+"""An image task over image files: the body of `imgperc stylize`, `imgperc upscale` and of every
+command `imgperc.cli.image_files` makes for a plugin's task.
+
+Inputs are collected (files, folders, ``-r``) less our earlier outputs; every output is named
+and checked before any work; under torchrun the inputs are shared out (`imgperc.scaleout`);
+images are read, resized (``--size``), run through the task in batches of same-size images and
+written atomically; a progress bar shows on folders.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+import torch
+
+from ..api import resize_longest
+from ..atomic import check_writable
+from ..cli.progress import count_progress
+from ..inference.batching import auto_batch, same_size_batches
+from ..io import Image, collect_sources, output_paths, read_image, write_image
+from ..scaleout import Listing, main_first, processes, share
+from ..tasks import ImageTask, Transform
+from .runner import _check_output
+
+Finish = Callable[[Image, torch.Tensor], Image]
+
+
+@dataclass(frozen=True)
+class FileOptions:
+    """The values of the options every image-files command has."""
+
+    inputs: tuple[Path, ...]
+    output: Path | None = None
+    recursive: bool = False
+    size: int | None = None
+    device: str = "auto"
+    force: bool = False
+    quiet: bool = False
+
+
+def colour_output(image: Image, pixels: torch.Tensor) -> Image:
+    """The default ``ImageTask.finish``: the input's metadata and alpha (resized to the new
+    pixels) with the task's pixels, written in colour."""
+    return dataclasses.replace(image.with_pixels(pixels), grayscale=False)
+
+
+def run_image_task(task: ImageTask, values: dict[str, Any], files: FileOptions, *, verb: str) -> None:
+    """Apply ``task`` (configured by its option ``values``) to the files, as `verb` says."""
+    tag = task.tag(values)
+    sources = collect_sources(files.inputs, tag=tag, recursive=files.recursive, verb=verb)
+    targets = output_paths(sources, tag=tag, output=files.output)
+    for target in targets:
+        check_writable(target, overwrite=files.force)
+    with processes(files.device) as runtime:
+        with main_first(runtime):
+            transform = _prepare(task, values, files.device)
+        mine = share(list(zip(sources, targets)), runtime)
+        listing = Listing(runtime, quiet=files.quiet)
+        label = verb if not runtime.distributed else f"{verb} (process {runtime.rank + 1} of {runtime.world})"
+        with count_progress("images", "images/s", enabled=len(sources) > 1 and runtime.main and not files.quiet) as progress:
+            bar = progress.add_task(label, total=len(mine))
+            for index, target in transform_files(mine, transform, task.finish or colour_output, size=files.size, force=files.force):
+                listing.add(index, str(target))
+                progress.advance(bar)
+        listing.close("images")
+
+
+def transform_files(
+    items: Iterable[tuple[int, tuple[Path, Path]]],
+    transform: Transform,
+    finish: Finish = colour_output,
+    *,
+    size: int | None = None,
+    force: bool = False,
+) -> Iterator[tuple[int, Path]]:
+    """Read each ``(index, (source, target))``, transform it, write it; yield ``(index, target)``.
+
+    Consecutive images of one size share a batch (output near `auto_batch`'s pixel budget);
+    outputs are exactly ``transform.scale`` times the (resized) input.
+    """
+    scale = int(getattr(transform, "scale", 1))
+
+    def images() -> Iterator[tuple[int, Path, Image]]:
+        for index, (source, target) in items:
+            image = read_image(source)
+            yield index, target, resize_longest(image, size) if size is not None else image
+
+    for group in same_size_batches(images(), lambda item: item[2].size, lambda wh: auto_batch(*wh, scale)):
+        batch = torch.stack([image.pixels for _, _, image in group])
+        with torch.inference_mode():
+            result = transform(batch)
+        _check_output(batch, result, scale)
+        for (index, target, image), pixels in zip(group, result.to("cpu", torch.float32)):
+            write_image(target, finish(image, pixels), overwrite=force)
+            yield index, target
+
+
+def _prepare(task: ImageTask, values: dict[str, Any], device: str) -> Transform:
+    """``task.prepare(**values)``, given ``device`` too where it takes one."""
+    parameters = inspect.signature(task.prepare).parameters.values()
+    if any(p.name == "device" or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return task.prepare(**values, device=device)
+    return task.prepare(**values)
