@@ -17,7 +17,7 @@ from imgperc.cli.main import cli
 from imgperc.errors import InputError
 from imgperc.io import read_image
 from imgperc.metrics import y_psnr_ssim
-from imgperc_sr import models
+from imgperc_sr import plugin as sr_plugin
 from imgperc_sr.evaluate import ground_truth, low_resolution
 from test_upscale import save_sr_model
 
@@ -76,8 +76,8 @@ def test_bicubic_is_always_included_and_the_builtins_are_the_default(tmp_path, m
     data = _dataset(tmp_path / "d")
     result = _eval("--scale", "4", "--data", data, "-o", tmp_path)
     assert result.exit_code == 0, result.output
-    assert json.loads((tmp_path / "eval-sr-d-x4.json").read_text())["methods"] == ["bicubic", "x4-feat", "x4-pixel"]
-    monkeypatch.setattr(models, "WEIGHTS_DIR", tmp_path / "none")
+    assert json.loads((tmp_path / "eval-sr-d-x4.json").read_text())["methods"] == ["bicubic", "x4-feat", "x4-fidelity", "x4-perceptual", "x4-pixel"]
+    monkeypatch.setattr(sr_plugin, "WEIGHTS_DIR", tmp_path / "none")
     result = _eval("--scale", "8", "--data", data, "-o", tmp_path)
     assert result.exit_code == 0, result.output
     assert json.loads((tmp_path / "eval-sr-d-x8.json").read_text())["methods"] == ["bicubic"]
@@ -118,6 +118,7 @@ def test_eval_lists_the_sr_benchmark():
     assert result.exit_code == 0 and "sr" in result.output.split("Commands:")[1]
 
 
+@pytest.mark.needs_shared("data")
 def test_bicubic_row_reproduces_the_paper_on_set5(tmp_path):
     """Johnson et al. report bicubic x4 on Set5 as 28.43 dB / 0.8114 (Y channel, border 4)."""
     result = _eval("-x", "4", "--data", DATA_DIR / "sr" / "set5", "-o", tmp_path)
@@ -136,6 +137,7 @@ def test_an_image_too_small_to_score_is_a_clear_error(tmp_path):
     assert "thin.png" in str(result.exception) and "too small to evaluate x4" in str(result.exception)
 
 
+@pytest.mark.needs_shared("data")
 def test_the_shipped_models_work_offline_and_the_pixel_model_beats_bicubic(tmp_path, monkeypatch):
     """The built-in weights, on one Set5 image: x4 per-pixel above bicubic, as in the docs' table."""
     monkeypatch.setenv("IMGPERC_OFFLINE", "1")

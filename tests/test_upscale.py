@@ -13,7 +13,7 @@ from imgperc.cli.main import cli
 from imgperc.errors import InputError, ModelNotAvailable
 from imgperc.io import read_image
 from imgperc.modelfile import save_model_file
-from imgperc_sr import models
+from imgperc_sr import models, plugin as sr_plugin
 from imgperc_sr.bicubic import bicubic_resize, upscale_bicubic
 from imgperc_sr.histogram import match_histograms
 from imgperc_sr.nets import sr_johnson
@@ -55,13 +55,13 @@ def tiny4(tmp_path):
 
 @pytest.fixture
 def builtin(tmp_path, monkeypatch):
-    """A weights folder holding tiny x4 and x8 feature-loss and x4 pixel-loss 'built-in' models."""
+    """A weights folder holding tiny x4 and x8 perceptual and x4 fidelity 'built-in' models."""
     folder = tmp_path / "weights"
     folder.mkdir()
-    save_sr_model(folder / "x4-feat.safetensors", 4, "feat", seed=1)
-    save_sr_model(folder / "x4-pixel.safetensors", 4, "pixel", seed=2)
-    save_sr_model(folder / "x8-feat.safetensors", 8, "feat", seed=3)
-    monkeypatch.setattr(models, "WEIGHTS_DIR", folder)
+    save_sr_model(folder / "x4-perceptual.safetensors", 4, "perceptual", seed=1)
+    save_sr_model(folder / "x4-fidelity.safetensors", 4, "l1", seed=2)
+    save_sr_model(folder / "x8-perceptual.safetensors", 8, "perceptual", seed=3)
+    monkeypatch.setattr(sr_plugin, "WEIGHTS_DIR", folder)
     return folder
 
 
@@ -81,26 +81,34 @@ def test_builtin_models_are_found_and_used_by_default(builtin, tmp_path, monkeyp
     monkeypatch.setenv("IMGPERC_OFFLINE", "1")
     listed = CliRunner().invoke(cli, ["models", "list", "--task", "sr", "--json"])
     assert listed.exit_code == 0, listed.output
-    assert '"id": "x4-feat"' in listed.output and '"builtin": true' in listed.output
+    assert '"id": "x4-perceptual"' in listed.output and '"builtin": true' in listed.output
     src = _photo(tmp_path / "small.png")
     assert _upscale("-x", "4", src).output.splitlines() == [str(tmp_path / "small.x4.png")]
     assert _upscale("-x", "8", src).exit_code == 0
     assert Image.open(tmp_path / "small.x8.png").size == (21 * 8, 15 * 8)
-    assert _upscale("--model", "x4-pixel", src).exit_code == 0
-    assert (tmp_path / "small.x4-pixel.png").is_file()
+    assert _upscale("--model", "x4-fidelity", src).exit_code == 0
+    assert (tmp_path / "small.x4-fidelity.png").is_file()
     by_default = np.asarray(Image.open(tmp_path / "small.x4.png"))
-    feat = _upscale("--model", "x4-feat", "-o", tmp_path / "feat.png", src)
-    assert feat.exit_code == 0, feat.output
-    assert np.array_equal(np.asarray(Image.open(tmp_path / "feat.png")), by_default)
-    assert not np.array_equal(np.asarray(Image.open(tmp_path / "small.x4-pixel.png")), by_default)
+    perceptual = _upscale("--model", "x4-perceptual", "-o", tmp_path / "perceptual.png", src)
+    assert perceptual.exit_code == 0, perceptual.output
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "perceptual.png")), by_default)
+    assert not np.array_equal(np.asarray(Image.open(tmp_path / "small.x4-fidelity.png")), by_default)
 
 
 def test_without_a_builtin_model_the_error_names_training_and_bicubic(tmp_path, monkeypatch):
-    monkeypatch.setattr(models, "WEIGHTS_DIR", tmp_path / "empty")
+    monkeypatch.setattr(sr_plugin, "WEIGHTS_DIR", tmp_path / "empty")
     result = _upscale("-x", "8", _photo(tmp_path / "a.png"))
     assert isinstance(result.exception, ModelNotAvailable)
     message = str(result.exception)
     assert "\n" not in message and "imgperc train sr --scale 8" in message and "--model bicubic" in message
+
+
+def test_dropping_in_another_builtin_model_keeps_the_default(builtin):
+    save_sr_model(builtin / "x4-a-perceptual.safetensors", 4, "perceptual", seed=4)
+    assert models.choose(None, 4).name == "x4-perceptual" and models.choose("x4-a-perceptual", None).scale == 4
+    (builtin / "x4-perceptual.safetensors").unlink()
+    plugins.reset()
+    assert models.choose(None, 4).name == "x4-a-perceptual"
 
 
 def test_the_shipped_weights_folder_holds_only_valid_sr_models():
@@ -179,10 +187,10 @@ def test_histogram_matching_gives_the_reference_distribution_and_keeps_order():
     assert torch.allclose(match_histograms(reference, reference), reference)
 
 
-def test_histogram_matching_can_be_switched_off(tmp_path, tiny4):
+def test_histogram_matching_is_off_by_default_and_can_be_switched_on(tmp_path, tiny4):
     src = _photo(tmp_path / "h.png", (12, 10))
-    assert _upscale("--model", tiny4, "-o", tmp_path / "on.png", src).exit_code == 0
-    assert _upscale("--model", tiny4, "--no-histogram-match", "-o", tmp_path / "off.png", src).exit_code == 0
+    assert _upscale("--model", tiny4, "--histogram-match", "-o", tmp_path / "on.png", src).exit_code == 0
+    assert _upscale("--model", tiny4, "-o", tmp_path / "off.png", src).exit_code == 0
     on, off = (np.asarray(Image.open(tmp_path / n), dtype=np.float32) for n in ("on.png", "off.png"))
     lr = np.asarray(Image.open(src), dtype=np.float32)
     assert abs(on.mean() - lr.mean()) < abs(off.mean() - lr.mean())

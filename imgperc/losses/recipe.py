@@ -35,6 +35,7 @@ from .terms import ContentTerm, PixelTerm, StyleTerm, TVTerm
 
 DEFAULT_PRESET = "paper"
 WEIGHT_FIELDS = ("content_weight", "style_weight", "tv_weight", "pixel_weight")
+PIXEL_NORMS = ("l2", "l1")
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class LossRecipe:
     style_weight: float = 1.0
     tv_weight: float = 0.0
     pixel_weight: float = 0.0
+    pixel_norm: str = "l2"
     name: str = ""
     description: str = ""
 
@@ -69,6 +71,8 @@ class LossRecipe:
         for what, value in values.items():
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
                 raise InputError(f"{label}: {what.replace('_', ' ')} must be a finite number >= 0, got {value}")
+        if self.pixel_norm not in PIXEL_NORMS:
+            raise InputError(f"{label}: pixel norm must be one of {', '.join(PIXEL_NORMS)}, got {self.pixel_norm!r}")
         if self.network is None and self.layers:
             raise InputError(f"{label}: layers {', '.join(self.layers)} need a loss network")
         if self.network is not None:
@@ -156,6 +160,26 @@ PRESETS: dict[str, LossRecipe] = {
             style_weight=0.0,
             pixel_weight=1.0,
         ),
+        LossRecipe(
+            name="sr-l1",
+            description="super-resolution fidelity: mean absolute pixel error (L1, as EDSR; best PSNR here)",
+            network=None,
+            content_weight=0.0,
+            style_weight=0.0,
+            pixel_weight=1.0,
+            pixel_norm="l1",
+        ),
+        LossRecipe(
+            name="sr-perceptual",
+            description="super-resolution, perceptual: VGG-19 relu2_2 feature loss plus a small L1 pixel "
+            "term and total variation that keep colours true and flat areas clean",
+            network="vgg19",
+            content_layers={"relu2_2": 1.0},
+            content_weight=3e-6,
+            pixel_weight=1.0,
+            pixel_norm="l1",
+            tv_weight=1e-5,
+        ),
     )
 }
 
@@ -230,7 +254,7 @@ class PerceptualLoss(nn.Module):
         )
         self.style_terms = nn.ModuleList(StyleTerm(l, sw * w) for l, w in recipe.style_layers.items() if sw and w)
         self.tv_term = TVTerm(recipe.tv_weight) if recipe.tv_weight else None
-        self.pixel_term = PixelTerm(recipe.pixel_weight) if recipe.pixel_weight else None
+        self.pixel_term = PixelTerm(recipe.pixel_weight, recipe.pixel_norm) if recipe.pixel_weight else None
         self.register_buffer("content_image", None)
 
     @property

@@ -7,7 +7,8 @@ Definitions (per image, averaged over the batch; ``phi_j`` = features at tap j, 
 - style: ``||G_j(y_hat) - G_j(y_s)||_F^2`` (squared Frobenius norm), one term per layer
 - total variation: ``sum (x[i,j+1] - x[i,j])^2 + (x[i+1,j] - x[i,j])^2`` over channels and pixels
   of the [0,1] image (a sum, so its size grows with the image)
-- per-pixel: ``||y_hat - y||^2 / (C H W)`` on [0,1] images
+- per-pixel: ``||y_hat - y||^2 / (C H W)`` on [0,1] images (``l2``), or the mean absolute
+  difference ``||y_hat - y||_1 / (C H W)`` (``l1``)
 
 A term's ``forward`` returns its *weighted* value; ``name`` says what it is
 (``content:relu2_2``, ``style:relu1_2``, ``tv``, ``pixel``).
@@ -43,8 +44,10 @@ def total_variation(image: torch.Tensor) -> torch.Tensor:
     return (dx + dy).mean()
 
 
-def pixel_loss(image: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Per-pixel loss: squared distance over ``C*H*W``, averaged over the batch."""
+def pixel_loss(image: torch.Tensor, target: torch.Tensor, norm: str = "l2") -> torch.Tensor:
+    """Per-pixel loss: squared (``l2``) or absolute (``l1``) distance over ``C*H*W``, batch mean."""
+    if norm == "l1":
+        return (image - target).abs().flatten(1).mean(1).mean()
     return feature_reconstruction_loss(image, target)
 
 
@@ -103,13 +106,13 @@ class TVTerm(nn.Module):
 
 
 class PixelTerm(nn.Module):
-    """``weight * pixel_loss`` between the output and the target image."""
+    """``weight * pixel_loss`` (``l2`` or ``l1``) between the output and the target image."""
 
     name = "pixel"
 
-    def __init__(self, weight: float) -> None:
+    def __init__(self, weight: float, norm: str = "l2") -> None:
         super().__init__()
-        self.weight = float(weight)
+        self.weight, self.norm = float(weight), norm
 
     def forward(self, image: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return self.weight * pixel_loss(image, target)
+        return self.weight * pixel_loss(image, target, self.norm)

@@ -16,6 +16,7 @@ gradients); only rank 0 writes files.
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import time
 from pathlib import Path
@@ -28,13 +29,14 @@ from torch.nn.parallel import DistributedDataParallel
 from .. import __version__
 from ..atomic import atomic_path
 from ..errors import InputError
-from ..modelfile import save_model_file
+from ..modelfile import load_model_file, save_model_file
+from ..precision import resolve
 from . import checkpoint, log, plot
 from .data import BatchStream, batch_loader
 from .display import Display
 from .job import TrainJob
 from .options import TrainSettings
-from .runtime import Runtime, StopSignals, autocast, resolve_precision, start_runtime
+from .runtime import Runtime, StopSignals, autocast, start_runtime
 from ..hub.user import check_user_name, install_user_model
 
 RUN_FILE = "run.json"
@@ -61,6 +63,8 @@ def _signature(job: TrainJob, settings: TrainSettings, runtime: Runtime) -> dict
         "job": job.signature(),
         "batch_size": settings.batch_size,
         "lr": settings.lr,
+        "lr_schedule": settings.lr_schedule,
+        "init": str(settings.init) if settings.init else None,
         "seed": settings.seed,
         "processes": runtime.world,
     }
@@ -109,6 +113,8 @@ def _model_meta(job: TrainJob, settings: TrainSettings, iteration: int, precisio
             "batch_size": settings.batch_size,
             "processes": runtime.world,
             "lr": settings.lr,
+            "lr_schedule": settings.lr_schedule,
+            "init": str(settings.init) if settings.init else None,
             "optimizer": "adam",
             "seed": settings.seed,
             "precision": precision,
@@ -117,6 +123,24 @@ def _model_meta(job: TrainJob, settings: TrainSettings, iteration: int, precisio
         "imgperc_version": __version__,
         **job.metadata(),
     }
+
+
+def learning_rate(settings: TrainSettings, iteration: int) -> float:
+    """The learning rate of ``iteration`` (0-based): constant, or a half-cosine decay to zero."""
+    if settings.lr_schedule == "cosine":
+        return settings.lr * 0.5 * (1.0 + math.cos(math.pi * iteration / settings.iterations))
+    return settings.lr
+
+
+def _load_init(net: nn.Module, job: TrainJob, path: Path) -> None:
+    """Copy the weights of model file ``path`` into ``net`` (it must be the same architecture)."""
+    tensors, meta = load_model_file(path)
+    if (meta.get("architecture"), meta.get("config")) != (job.architecture, job.config):
+        raise InputError(
+            f"--init {path} is a {meta.get('architecture')} {meta.get('config')} net; "
+            f"this run trains {job.architecture} {job.config}"
+        )
+    net.load_state_dict({k: v.float() for k, v in tensors.items()})
 
 
 def train(job: TrainJob, settings: TrainSettings) -> Path:
@@ -132,7 +156,7 @@ class _Trainer:
     def __init__(self, job: TrainJob, settings: TrainSettings, runtime: Runtime) -> None:
         self.job, self.settings, self.runtime = job, settings, runtime
         self.out = settings.out
-        self.precision = resolve_precision(settings.precision, runtime.device)
+        self.precision = resolve(settings.precision, runtime.device, "training")
         self.display = Display(runtime.main)
         self.skipped: set[str] = set()
 
@@ -165,6 +189,8 @@ class _Trainer:
         optimizer = torch.optim.Adam(net.parameters(), lr=settings.lr)
         scaler = torch.amp.GradScaler(runtime.device.type, enabled=self.precision == "fp16")
         start = self._restore(net, optimizer, scaler)
+        if start == 0 and settings.init is not None:
+            _load_init(net, job, settings.init)
         records = log.truncate(self.out / LOG_FILE, start) if runtime.main else []
         if start >= settings.iterations:
             self.display.message(f"run in {self.out} already reached iteration {start} (of --iterations {settings.iterations})")
@@ -198,12 +224,14 @@ class _Trainer:
         window, tick, done = 0, time.perf_counter(), start
         new_skips: list[str] = []
         self.display.start(start, settings.iterations)
-        batches = iter(batch_loader(stream, settings.workers))
+        batches = batch_loader(stream, settings.workers)
         model.train()
         for iteration in range(start, settings.iterations):
             batch, skipped = next(batches)
             new_skips += [p for p in skipped if p not in self.skipped]
             batch = tuple(t.to(runtime.device, non_blocking=True) for t in batch)
+            for group in optimizer.param_groups:
+                group["lr"] = learning_rate(settings, iteration)
             with autocast(self.precision, runtime.device):
                 report = self.job.loss(model, batch)
             optimizer.zero_grad(set_to_none=True)
@@ -271,7 +299,7 @@ class _Trainer:
             net.train()
         folder = self.out / "previews"
         folder.mkdir(exist_ok=True)
-        plot.save_png(plot.grid(rows), folder / f"iter-{done:06d}.png")
+        plot.save_grid(rows, folder / f"iter-{done:06d}.png")
 
     def _finish(self, net: nn.Module, done: int, records: list[dict[str, Any]]) -> Path:
         result = self.out / MODEL_FILE

@@ -10,8 +10,10 @@ from typing import Any, Callable
 import click
 
 from ..errors import InputError
-from .runtime import PRECISIONS
+from ..limits import FINITE_FLOAT
+from ..precision import PRECISIONS
 
+LR_SCHEDULES = ("constant", "cosine")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -23,6 +25,8 @@ class TrainSettings:
     iterations: int
     batch_size: int = 4
     lr: float = 1e-3
+    lr_schedule: str = "constant"
+    init: Path | None = None
     seed: int = 0
     precision: str = "auto"
     device: str = "auto"
@@ -42,6 +46,8 @@ class TrainSettings:
         for option, value in {"--checkpoint-every": self.checkpoint_every, "--preview-every": self.preview_every, "--workers": self.workers}.items():
             if value < 0:
                 raise InputError(f"{option} must be 0 or more, got {value}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise InputError(f"--lr-schedule must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}")
         if not self.lr > 0:
             raise InputError(f"--lr must be positive, got {self.lr}")
         if self.name is not None and not NAME_PATTERN.match(self.name):
@@ -57,10 +63,15 @@ def common_options(*, iterations: int, batch_size: int) -> Callable[[Callable[..
         click.option("--name", default=None, help="Install the result as a user model under this name."),
         click.option("--iterations", type=int, default=iterations, show_default=True, help="Training iterations (batches)."),
         click.option("--batch-size", type=int, default=batch_size, show_default=True, help="Images per batch, per process."),
-        click.option("--lr", type=float, default=1e-3, show_default=True, help="Adam learning rate."),
+        click.option("--lr", type=FINITE_FLOAT, default=1e-3, show_default=True, help="Adam learning rate."),
+        click.option("--lr-schedule", type=click.Choice(LR_SCHEDULES), default="constant", show_default=True,
+                     help="cosine: decay the learning rate to zero over --iterations (half a cosine period)."),
+        click.option("--init", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+                     help="Start from the weights of this model file (same architecture and config), e.g. to fine-tune."),
         click.option("--seed", type=int, default=0, show_default=True, help="Seed of the net's initialisation and the data order."),
         click.option("--precision", type=click.Choice(PRECISIONS), default="auto", show_default=True,
-                     help="auto: bf16 on GPUs and on CPUs with native bf16, fp16 on older GPUs, else fp32."),
+                     help="Autocast precision. auto: bf16 where the device computes it natively (GPUs since Ampere, "
+                          "CPUs with AMX or AVX512-BF16), fp16 on older GPUs, else fp32."),
         click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True),
         click.option("--checkpoint-every", type=int, default=1000, show_default=True, help="Checkpoint interval (0: only at the end and on interrupts)."),
         click.option("--preview-every", type=int, default=500, show_default=True, help="Preview interval (0: none but the final one)."),
@@ -78,7 +89,7 @@ def common_options(*, iterations: int, batch_size: int) -> Callable[[Callable[..
     return decorate
 
 
-SETTING_KEYS = ("out", "name", "iterations", "batch_size", "lr", "seed", "precision", "device", "checkpoint_every",
+SETTING_KEYS = ("out", "name", "iterations", "batch_size", "lr", "lr_schedule", "init", "seed", "precision", "device", "checkpoint_every",
                 "preview_every", "log_every", "workers", "resume", "force")
 
 

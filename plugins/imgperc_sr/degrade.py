@@ -1,5 +1,11 @@
-"""Low-resolution inputs as the paper makes them: Gaussian blur (sigma 1.0), then bicubic
-downsampling by the scale factor."""
+"""Low-resolution training inputs, made from high-resolution patches.
+
+Two degradations (``DEGRADATIONS``):
+
+- ``bicubic``: Pillow's antialiased bicubic downsampling, rounded to 8 bits, exactly the LR
+  images of the benchmark protocol (`imgperc eval sr --degradation bicubic`, Set5/Set14 tables);
+- ``blur``: the paper's Gaussian blur (sigma 1.0), then bicubic downsampling.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,10 @@ import math
 import torch
 import torch.nn.functional as F
 
+from .bicubic import downscale_bicubic
+
 SIGMA = 1.0
+DEGRADATIONS = ("bicubic", "blur")
 
 
 def gaussian_blur(images: torch.Tensor, sigma: float = SIGMA) -> torch.Tensor:
@@ -23,11 +32,16 @@ def gaussian_blur(images: torch.Tensor, sigma: float = SIGMA) -> torch.Tensor:
     x = F.conv2d(x, kernel.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
     return F.conv2d(x, kernel.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
 
-def degrade(images: torch.Tensor, scale: int, sigma: float = SIGMA) -> torch.Tensor:
+
+def degrade(images: torch.Tensor, scale: int, kind: str = "blur") -> torch.Tensor:
     """[N,3,H,W] high-resolution in [0,1] (H, W multiples of ``scale``) -> [N,3,H/scale,W/scale]."""
+    if kind == "bicubic":
+        return (downscale_bicubic(images, scale) * 255).round() / 255
+    if kind != "blur":
+        raise ValueError(f"unknown degradation {kind!r} (known: {', '.join(DEGRADATIONS)})")
     h, w = images.shape[-2:]
     if h % scale or w % scale:
         raise ValueError(f"image size {w}x{h} is not a multiple of the scale {scale}")
-    blurred = gaussian_blur(images, sigma)
+    blurred = gaussian_blur(images)
     small = F.interpolate(blurred, size=(h // scale, w // scale), mode="bicubic", align_corners=False)
     return small.clamp(0.0, 1.0)

@@ -11,7 +11,8 @@ For each high-resolution ground-truth image (HR):
 3. Every method (bicubic interpolation always, then each model) upscales LR as
    `imgperc upscale` would; outputs are rounded the same way.
 4. PSNR and SSIM are computed on the Y channel with ``scale`` pixels cropped from each border
-   (:mod:`imgperc.metrics`).
+   (:mod:`imgperc.metrics`), and so is the grid measure: the output's spectral energy at the
+   upsampling periods over the ground truth's (about 1 or less without a grid).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import torch
 
 from imgperc.errors import InputError
 from imgperc.io import Image, read_image
-from imgperc.metrics import SSIM_WINDOW, y_psnr_ssim
+from imgperc.metrics import SSIM_WINDOW, grid_ratio, y_psnr_ssim
 
 from .bicubic import downscale_bicubic
 from .degrade import degrade
@@ -40,8 +41,11 @@ BICUBIC = "bicubic"
 
 @dataclass(frozen=True)
 class Score:
+    """Y-channel PSNR (dB) and SSIM, and the grid measure (:func:`imgperc.metrics.grid_ratio`)."""
+
     psnr: float
     ssim: float
+    grid: float
 
 
 @dataclass
@@ -66,10 +70,10 @@ class Evaluation:
     images: list[ImageScores] = field(default_factory=list)
 
     def means(self) -> dict[str, Score]:
-        """Each method's mean PSNR and mean SSIM over the images (the tables' convention)."""
+        """Each method's mean PSNR, SSIM and grid measure over the images (the tables' convention)."""
         n = len(self.images)
         return {
-            m: Score(sum(i.scores[m].psnr for i in self.images) / n, sum(i.scores[m].ssim for i in self.images) / n)
+            m: Score(*(sum(getattr(i.scores[m], f) for i in self.images) / n for f in ("psnr", "ssim", "grid")))
             for m in self.methods
         }
 
@@ -77,14 +81,15 @@ class Evaluation:
         """Settings, per-image and mean scores as JSON (an infinite PSNR is written as null)."""
 
         def pair(score: Score) -> dict[str, float | None]:
-            return {"psnr": score.psnr if math.isfinite(score.psnr) else None, "ssim": score.ssim}
+            return {"psnr": score.psnr if math.isfinite(score.psnr) else None, "ssim": score.ssim, "grid": score.grid}
 
         doc: dict[str, Any] = {
             "data": self.data,
             "scale": self.scale,
             "degradation": self.degradation,
             "histogram_match": self.histogram_match,
-            "metric": {"channel": "Y (BT.601, Matlab rgb2ycbcr)", "border": self.scale, "ssim_window": "11x11 Gaussian, sigma 1.5"},
+            "metric": {"channel": "Y (BT.601, Matlab rgb2ycbcr)", "border": self.scale, "ssim_window": "11x11 Gaussian, sigma 1.5",
+                       "grid": f"spectral energy at k/{self.scale} cycles per pixel, output over ground truth"},
             "methods": self.methods,
             "images": [
                 {"image": i.image, "width": i.width, "height": i.height, "scores": {m: pair(s) for m, s in i.scores.items()}}
@@ -98,12 +103,13 @@ class Evaluation:
         """One row per image and method, then one ``mean`` row per method."""
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["image", "width", "height", "method", "psnr", "ssim"])
+        writer.writerow(["image", "width", "height", "method", "psnr", "ssim", "grid"])
         for i in self.images:
             for m in self.methods:
-                writer.writerow([i.image, i.width, i.height, m, f"{i.scores[m].psnr:.4f}", f"{i.scores[m].ssim:.6f}"])
+                s = i.scores[m]
+                writer.writerow([i.image, i.width, i.height, m, f"{s.psnr:.4f}", f"{s.ssim:.6f}", f"{s.grid:.4f}"])
         for m, s in self.means().items():
-            writer.writerow(["mean", "", "", m, f"{s.psnr:.4f}", f"{s.ssim:.6f}"])
+            writer.writerow(["mean", "", "", m, f"{s.psnr:.4f}", f"{s.ssim:.6f}", f"{s.grid:.4f}"])
         return out.getvalue()
 
 
@@ -165,7 +171,7 @@ def evaluate(
         for name, upscaler in upscalers.items():
             output = quantize(upscale_image(upscaler, low).pixels, truth.bit_depth)
             outputs[name] = output
-            scores.scores[name] = Score(*y_psnr_ssim(output, truth.pixels, scale))
+            scores.scores[name] = Score(*y_psnr_ssim(output, truth.pixels, scale), grid_ratio(output, truth.pixels, scale))
         result.images.append(scores)
         if on_image is not None:
             on_image(path, truth, low, outputs, scores)

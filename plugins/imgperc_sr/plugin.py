@@ -1,63 +1,71 @@
-"""Hook implementations of the super-resolution plugin (entry point ``sr``)."""
+"""Hook implementations of the super-resolution plugin (entry point ``sr``).
+
+Light on purpose: everything is registered by name with a `Deferred` entry or a `LazyCommand`,
+so `imgperc --help` and `imgperc plugins` never import torch; the modules load when used.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+from functools import partial
+from pathlib import Path
+
+import click
+
 from imgperc import hookimpl
+from imgperc.hookspecs import Register
+from imgperc.lazy import Deferred, LazyCommand
+from imgperc.tasks import BenchNet, ImageTask
 
-from .nets import sr_johnson
-
-ARCHITECTURE = "sr-johnson"
-
-
-@hookimpl
-def register_transform_nets(register) -> None:
-    register(ARCHITECTURE, sr_johnson)
-
-
-@hookimpl
-def register_trainers(register) -> None:
-    from .train import train_sr_command
-
-    register("sr", train_sr_command)
+TASK = "sr"
+# transform-net name -> its builder; add a net here
+NETS = {
+    "sr-johnson": "imgperc_sr.nets:sr_johnson",
+    "sr-shuffle": "imgperc_sr.fastnet:sr_shuffle",
+}
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"  # the built-in models (see .models)
 
 
-@hookimpl
-def register_models(register) -> None:
+def _builtin_spec(model_id: str):
     from .models import builtin_specs
 
-    for spec in builtin_specs():
-        register(spec)
+    return next(spec for spec in builtin_specs() if spec.id == model_id)
+
+
+def _sr_task() -> ImageTask:
+    from .cli import sr_task
+    from .upscale import PAD
+
+    return dataclasses.replace(sr_task(), bench=BenchNet("sr-shuffle", {"scale": 4}, pad=PAD))
 
 
 @hookimpl
-def register_image_tasks(register) -> None:
-    from imgperc.tasks import ImageTask
-
-    from . import upscale
-    from .cli import sr_options
-
-    register(
-        "sr",
-        ImageTask(
-            name="sr",
-            help="Super-resolution x4/x8 with a built-in model, a trained one, or bicubic.",
-            selector="scale",
-            options=sr_options(),
-            prepare=upscale.prepare,
-            tag=upscale.tag,
-        ),
-    )
+def register_transform_nets(register: Register) -> None:
+    for name, builder in NETS.items():
+        register(name, Deferred(builder))
 
 
 @hookimpl
-def register_commands(cli) -> None:
-    from .cli import upscale_command
-
-    cli.add_command(upscale_command)
+def register_models(register: Register) -> None:
+    for path in sorted(WEIGHTS_DIR.glob("*.safetensors")):
+        register(path.stem, Deferred(partial(_builtin_spec, path.stem)))
 
 
 @hookimpl
-def register_evaluators(register) -> None:
-    from .cli import eval_sr_command
+def register_image_tasks(register: Register) -> None:
+    register(TASK, Deferred(_sr_task))
 
-    register("sr", eval_sr_command)
+
+@hookimpl
+def register_commands(cli: click.Group) -> None:
+    cli.add_command(LazyCommand("upscale", "imgperc_sr.cli:upscale_command", "Super-resolve images x4 or x8 (files or folders)."))
+
+
+@hookimpl
+def register_trainers(register: Register) -> None:
+    register(TASK, LazyCommand(TASK, "imgperc_sr.train:train_sr_command", "Train a super-resolution net (Johnson et al., 2016) on a folder of images."))
+
+
+@hookimpl
+def register_evaluators(register: Register) -> None:
+    register(TASK, LazyCommand(TASK, "imgperc_sr.eval_cmd:eval_sr_command", "Benchmark super-resolution on a folder of ground-truth images (Set5, Set14, ...)."))

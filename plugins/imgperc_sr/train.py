@@ -1,9 +1,11 @@
-"""`imgperc train sr`: an ``sr-johnson`` net trained on random high-resolution patches.
+"""`imgperc train sr`: a super-resolution net (``sr-johnson`` or ``sr-shuffle``) trained on
+random high-resolution patches.
 
 Each sample is a random ``--patch-size`` square of a training image (its shorter side first
-enlarged to the patch size if smaller) and its low-resolution version (:mod:`.degrade`). The
-loss is feature reconstruction at relu2_2 (``--loss feat``, preset ``sr-feat``) or the per-pixel
-baseline (``--loss pixel``, preset ``sr-pixel``); ``--preset`` picks any other recipe.
+enlarged to the patch size if smaller), optionally rescaled, flipped and rotated, and its
+low-resolution version (:mod:`.degrade`). ``--loss`` picks a preset: the paper's feature
+reconstruction at relu2_2 (``feat``), the perceptual recipe (``perceptual``), the paper's per-pixel
+baseline (``pixel``) or L1 (``l1``); ``--preset`` picks any other recipe.
 """
 
 from __future__ import annotations
@@ -18,45 +20,79 @@ import torch.nn.functional as F
 from torch import nn
 
 from imgperc import plugins
-from imgperc.errors import InputError
-from imgperc.io.image import read_image
+from imgperc.errors import ConfigError, InputError
+from imgperc.netconfig import check_config
+from imgperc.io import read_image, resize
+from imgperc.limits import FINITE_FLOAT
 from imgperc.losses import LossReport, PerceptualLoss, resolve_recipe
 from imgperc.train import TrainJob, common_options, list_images, split_settings, train
 
-from .degrade import degrade
+from .degrade import DEGRADATIONS, degrade
+from .fastnet import sr_shuffle
 from .nets import SKIPS, sr_johnson
 
+DEGRADATION_META = {
+    "blur": {"blur_sigma": 1.0, "downsample": "bicubic"},
+    "bicubic": {"blur_sigma": 0.0, "downsample": "bicubic (Pillow, antialiased)", "quantized": "8-bit"},
+}
+
 TASK = "sr"
-LOSSES = {"feat": "sr-feat", "pixel": "sr-pixel"}
+LOSSES = {"feat": "sr-feat", "perceptual": "sr-perceptual", "pixel": "sr-pixel", "l1": "sr-l1"}
 PREVIEW_IMAGES = 2
+# Each architecture's config keys for --channels/--residual-blocks, and their defaults.
+ARCHITECTURES = {
+    "sr-johnson": {"builder": sr_johnson, "channels": 64, "residual_blocks": 4},
+    "sr-shuffle": {"builder": sr_shuffle, "channels": 32, "residual_blocks": 6},
+}
+MIN_RESCALE = 0.5
 
 
 def fit_patch(pixels: torch.Tensor, patch: int) -> torch.Tensor:
     """Enlarge (bicubic) so that both sides are at least ``patch``; larger images are untouched."""
-    h, w = pixels.shape[-2:]
-    if min(h, w) >= patch:
+    if min(pixels.shape[-2:]) >= patch:
         return pixels
-    scale = patch / min(h, w)
-    size = (max(patch, round(h * scale)), max(patch, round(w * scale)))
-    return F.interpolate(pixels[None], size=size, mode="bicubic", align_corners=False)[0].clamp(0, 1)
+    return resize(pixels, shortest=patch)
+
+
+def augment(patch: torch.Tensor, rng: random.Random) -> torch.Tensor:
+    """One of the eight flips and 90-degree rotations of a square patch, drawn from ``rng``."""
+    if rng.random() < 0.5:
+        patch = patch.flip(-1)
+    if rng.random() < 0.5:
+        patch = patch.flip(-2)
+    if rng.random() < 0.5:
+        patch = patch.transpose(-1, -2)
+    return patch.contiguous()
 
 
 class PatchPair:
-    """A training sample: a random high-resolution patch and its degraded low-resolution input."""
+    """A training sample: a random high-resolution patch and its degraded low-resolution input.
 
-    def __init__(self, patch: int, scale: int) -> None:
-        self.patch, self.scale = patch, scale
+    With ``augment_data``, half of the patches are cut from a larger square (up to 1/``MIN_RESCALE``
+    times the patch) shrunk to the patch size, and every patch is flipped or rotated at random.
+    """
+
+    def __init__(self, patch: int, scale: int, degradation: str = "blur", augment_data: bool = False) -> None:
+        self.patch, self.scale, self.degradation, self.augment_data = patch, scale, degradation, augment_data
+
+    def _crop(self, image: torch.Tensor, rng: random.Random) -> torch.Tensor:
+        h, w = image.shape[-2:]
+        side = self.patch
+        if self.augment_data and rng.random() < 0.5:
+            side = min(h, w, round(self.patch / rng.uniform(MIN_RESCALE, 1.0)))
+        top, left = rng.randint(0, h - side), rng.randint(0, w - side)
+        crop = image[:, top : top + side, left : left + side]
+        if side != self.patch:
+            crop = resize(crop, size=(self.patch, self.patch))
+        return augment(crop, rng) if self.augment_data else crop.contiguous()
 
     def __call__(self, pixels: torch.Tensor, rng: random.Random) -> tuple[torch.Tensor, torch.Tensor]:
-        image = fit_patch(pixels, self.patch)
-        h, w = image.shape[-2:]
-        top, left = rng.randint(0, h - self.patch), rng.randint(0, w - self.patch)
-        hr = image[:, top : top + self.patch, left : left + self.patch].contiguous()
-        return degrade(hr[None], self.scale)[0], hr
+        hr = self._crop(fit_patch(pixels, self.patch), rng)
+        return degrade(hr[None], self.scale, self.degradation)[0], hr
 
 
 def default_preset(loss: str, network: str | None) -> str:
-    """``sr-feat`` / ``sr-pixel``; ``sr-feat-NET`` when another loss network has its own preset."""
+    """The preset ``--loss`` names; ``sr-feat-NET`` when another loss network has its own preset."""
     preset = LOSSES[loss]
     if loss == "feat" and network and f"{preset}-{network}" in plugins.registry("loss_recipes"):
         return f"{preset}-{network}"
@@ -67,7 +103,6 @@ class SRJob(TrainJob):
     """A super-resolution net for one scale factor."""
 
     task = TASK
-    architecture = "sr-johnson"
 
     def __init__(
         self,
@@ -75,37 +110,54 @@ class SRJob(TrainJob):
         data: Path,
         *,
         loss: str = "feat",
+        arch: str = "sr-johnson",
+        degradation: str = "blur",
+        augment_data: bool = False,
         patch_size: int = 288,
         preset: str | None = None,
         loss_network: str | None = None,
         content_weight: float | None = None,
         tv_weight: float | None = None,
         pixel_weight: float | None = None,
-        channels: int = 64,
-        residual_blocks: int = 4,
+        channels: int | None = None,
+        residual_blocks: int | None = None,
         skip: str = "bicubic",
     ) -> None:
         if patch_size % scale or patch_size < 8 * scale:
             raise InputError(f"--patch-size must be a multiple of the scale ({scale}) and at least {8 * scale}, got {patch_size}")
-        if channels < 1 or residual_blocks < 0:
-            raise InputError("--channels must be >= 1 and --residual-blocks >= 0")
-        if loss == "pixel" and loss_network is not None and preset is None:
-            raise InputError("--loss pixel uses no loss network; drop --loss-network or choose a --preset")
+        if arch not in ARCHITECTURES:
+            raise InputError(f"--arch must be one of {', '.join(ARCHITECTURES)}, got {arch!r}")
+        if arch != "sr-johnson" and skip != "bicubic":
+            raise InputError(f"--skip {skip} applies to sr-johnson only ({arch} always adds to a bicubic enlargement)")
+        if loss in ("pixel", "l1") and loss_network is not None and preset is None:
+            raise InputError(f"--loss {loss} uses no loss network; drop --loss-network or choose a --preset")
         self.data = Path(data)
         self.files = list_images(self.data)
         self.scale, self.patch_size, self.loss_kind = scale, patch_size, loss
+        self.architecture, self.degradation, self.augment_data = arch, degradation, augment_data
         self.recipe = resolve_recipe(preset or default_preset(loss, loss_network), network=loss_network,
                                      content_weight=content_weight, tv_weight=tv_weight, pixel_weight=pixel_weight)
         if self.recipe.style_layers and self.recipe.style_weight:
             raise InputError(f"loss recipe '{self.recipe.name}' has a style term; super-resolution needs none")
-        self.config = {"scale": scale, "channels": channels, "residual_blocks": residual_blocks, "skip": skip}
+        defaults = ARCHITECTURES[arch]
+        self.config: dict[str, Any] = {
+            "scale": scale,
+            "channels": defaults["channels"] if channels is None else channels,
+            "residual_blocks": defaults["residual_blocks"] if residual_blocks is None else residual_blocks,
+        }
+        if arch == "sr-johnson":
+            self.config["skip"] = skip
+        try:
+            check_config(defaults["builder"], self.config)
+        except ConfigError as exc:
+            raise InputError(f"--channels/--residual-blocks: {exc}") from None
         self.objective: PerceptualLoss | None = None
 
     def build_net(self) -> nn.Module:
-        return sr_johnson(**self.config)
+        return ARCHITECTURES[self.architecture]["builder"](**self.config)
 
     def sampler(self) -> PatchPair:
-        return PatchPair(self.patch_size, self.scale)
+        return PatchPair(self.patch_size, self.scale, self.degradation, self.augment_data)
 
     def setup(self, device: torch.device) -> None:
         self.objective = PerceptualLoss(self.recipe).to(device)
@@ -126,14 +178,15 @@ class SRJob(TrainJob):
             h, w = image.shape[-2:]
             top, left = (h - self.patch_size) // 2, (w - self.patch_size) // 2
             hr = image[:, top : top + self.patch_size, left : left + self.patch_size]
-            low = degrade(hr[None], self.scale)
+            low = degrade(hr[None], self.scale, self.degradation)
             output = run_net(net, low.to(net_device(net)), pad=8)[0].cpu()
             nearest = F.interpolate(low, scale_factor=self.scale, mode="nearest")[0]
             rows.append([nearest, output, hr])
         return rows
 
     def signature(self) -> dict[str, Any]:
-        return {"data": str(self.data.resolve()), "patch_size": self.patch_size, "recipe": self.recipe.to_dict()}
+        return {"data": str(self.data.resolve()), "patch_size": self.patch_size, "recipe": self.recipe.to_dict(),
+                "degradation": self.degradation, "augment": self.augment_data}
 
     def metadata(self) -> dict[str, Any]:
         return {
@@ -141,31 +194,41 @@ class SRJob(TrainJob):
             "loss_network": self.recipe.network,
             "loss": self.loss_kind,
             "scale": self.scale,
-            "degradation": {"blur_sigma": 1.0, "downsample": "bicubic"},
-            "data": {"folder": str(self.data), "images": len(self.files), "patch_size": self.patch_size},
+            "degradation": DEGRADATION_META[self.degradation],
+            "data": {"folder": str(self.data), "images": len(self.files), "patch_size": self.patch_size,
+                     "augmentation": "flips, 90-degree rotations, rescaling 0.5-1" if self.augment_data else "none"},
         }
 
 
 @click.command("sr")
 @click.option("--scale", type=click.Choice(["4", "8"]), required=True, help="Upscaling factor.")
 @click.option("--data", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder of high-resolution images (searched recursively).")
-@click.option("--loss", type=click.Choice(sorted(LOSSES)), default="feat", show_default=True, help="feat: VGG relu2_2 feature loss; pixel: per-pixel baseline.")
+@click.option("--loss", type=click.Choice(list(LOSSES)), default="feat", show_default=True,
+              help="feat: the paper's VGG relu2_2 feature loss; perceptual: feature loss + L1 pixel term + TV "
+                   "(clean, sharp); pixel: the paper's per-pixel (L2) baseline; l1: mean absolute error (best PSNR).")
+@click.option("--arch", type=click.Choice(list(ARCHITECTURES)), default="sr-johnson", show_default=True,
+              help="sr-johnson: the paper's net (most work after upsampling); sr-shuffle: all convs at the input "
+                   "resolution, pixel-shuffle upsampling (about 12x cheaper).")
+@click.option("--degradation", type=click.Choice(DEGRADATIONS), default="blur", show_default=True,
+              help="How low-resolution inputs are made: blur (the paper: Gaussian sigma 1, then bicubic) or bicubic "
+                   "(the benchmark protocol of imgperc eval sr: Pillow bicubic, 8-bit).")
+@click.option("--augment/--no-augment", "augment_data", default=False, show_default=True,
+              help="Random flips, 90-degree rotations and rescaling of the training patches.")
 @click.option("--patch-size", type=int, default=288, show_default=True, help="High-resolution training patches are this size squared.")
 @click.option("--preset", default=None, help="Loss recipe preset replacing the one --loss picks.")
 @click.option("--loss-network", default=None, help="Loss network for --loss feat (vgg16, vgg19, ...).")
-@click.option("--content-weight", type=float, default=None, help="Override the feature-loss weight.")
-@click.option("--tv-weight", type=float, default=None, help="Override the total-variation weight.")
-@click.option("--pixel-weight", type=float, default=None, help="Override the per-pixel weight.")
-@click.option("--channels", type=int, default=64, show_default=True, help="Filters per layer (the paper: 64).")
-@click.option("--residual-blocks", type=int, default=4, show_default=True, help="Residual blocks (the paper: 4).")
+@click.option("--content-weight", type=FINITE_FLOAT, default=None, help="Override the feature-loss weight.")
+@click.option("--tv-weight", type=FINITE_FLOAT, default=None, help="Override the total-variation weight.")
+@click.option("--pixel-weight", type=FINITE_FLOAT, default=None, help="Override the per-pixel weight.")
+@click.option("--channels", type=int, default=None, help="Filters per layer (default: sr-johnson 64, as the paper; sr-shuffle 32).")
+@click.option("--residual-blocks", type=int, default=None, help="Residual blocks (default: sr-johnson 4, as the paper; sr-shuffle 6).")
 @click.option("--skip", type=click.Choice(SKIPS), default="bicubic", show_default=True,
               help="bicubic: the net adds detail to a bicubic enlargement; none: the paper's tanh output.")
 @common_options(iterations=200000, batch_size=4)
 def train_sr_command(**values: Any) -> None:
     """Train a super-resolution net (Johnson et al., 2016) on a folder of images.
 
-    Low-resolution inputs: Gaussian blur (sigma 1.0), then bicubic downsampling by --scale.
-    The result, RUN/model.safetensors, is an imgperc model file of task 'sr'.
+    Low-resolution inputs: see --degradation. The result, RUN/model.safetensors, is an imgperc model file of task 'sr'.
     """
     values["scale"] = int(values["scale"])
     default_out = f"sr-{values['name'] or 'x%d-%s' % (values['scale'], values['loss'])}"
