@@ -1,0 +1,307 @@
+"""`imgperc distill`: train a small, fast style net to reproduce any style model (its teacher).
+
+The teacher is a pretrained style (``muse``, ``wave``, ...), a user's trained style or a style
+model file; the student is any registered transform net, by default ``light`` (a tenth of
+ml5's FLOPs). Each batch of random crops goes through the teacher (no gradients, fp32, with the
+reflection padding `imgperc stylize` uses) and the student; the loss is the student's distance
+to the teacher's output: per pixel (L1 by default) plus loss-network features (VGG-19 relu2_2
+by default), optionally Gram matrices (style) and the content of the photo itself. The core
+trainer (`imgperc.train`) does the rest: checkpoints, resume, previews, log, loss curve,
+torchrun. The result is a ``style`` model file for `imgperc stylize --model` (``--name``
+installs it as a user style).
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+import torch
+from torch import nn
+
+from imgperc import plugins
+from imgperc.errors import ConfigError, InputError
+from imgperc.hub import ResolvedModel, resolve_model
+from imgperc.inference import DEFAULT_PAD, net_device, run_net
+from imgperc.io import read_image
+from imgperc.limits import FiniteFloatRange
+from imgperc.losses import LossReport, feature_reconstruction_loss, gram_matrix, load_loss_network, network_def, pixel_loss, style_loss
+from imgperc.losses.recipe import PIXEL_NORMS, VGG19_STYLE_LAYERS
+from imgperc.netconfig import check_config
+from imgperc.train import TrainJob, TrainingInterrupted, common_options, list_images, split_settings, train
+
+from .train import ContentCrop, center_crop
+
+TASK = "style"
+DEFAULT_ARCH = "light"
+PREVIEW_IMAGES = 3
+WEIGHT = FiniteFloatRange(min=0.0)
+
+
+@dataclass(frozen=True)
+class DistillLoss:
+    """Weights of the distillation terms, each a distance of the student's output to a target.
+
+    ``pixel``: to the teacher's output (``pixel_norm`` l1 or l2 on [0,1] RGB); ``feature``: to
+    the teacher's output's loss-network features at each of ``feature_layers``; ``style``: to
+    its Gram matrices at ``style_layers`` (each layer's term divided by its channels squared, as
+    in the vgg19-relu3 preset); ``content``: to the photo's features at ``content_layer``.
+    """
+
+    network: str = "vgg19"
+    pixel: float = 1.0
+    pixel_norm: str = "l1"
+    feature: float = 1e-5
+    feature_layers: tuple[str, ...] = ("relu2_2",)
+    style: float = 0.0
+    style_layers: tuple[str, ...] = VGG19_STYLE_LAYERS
+    content: float = 0.0
+    content_layer: str = "relu2_2"
+
+    @property
+    def taps(self) -> tuple[str, ...]:
+        """The loss-network taps the non-zero terms read."""
+        taps = [*(self.feature_layers if self.feature else ()), *(self.style_layers if self.style else ())]
+        return tuple(dict.fromkeys([*taps, *((self.content_layer,) if self.content else ())]))
+
+    def validate(self) -> "DistillLoss":
+        """One-line errors for a norm, layers or weights that cannot make a loss."""
+        if self.pixel_norm not in PIXEL_NORMS:
+            raise InputError(f"--pixel-norm must be one of {', '.join(PIXEL_NORMS)}, got {self.pixel_norm!r}")
+        for weight, layers, option in ((self.feature, self.feature_layers, "feature"), (self.style, self.style_layers, "style")):
+            if weight and not layers:
+                raise InputError(f"--{option}-weight {weight} needs at least one layer in --{option}-layers")
+        if not (self.pixel or self.taps):
+            raise InputError("every distillation weight is 0: give --pixel-weight, --feature-weight, --style-weight or --content-weight")
+        if self.taps:
+            network_def(self.network).order(self.taps)
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form (layers as lists, as they come back from a run's run.json)."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+
+class DistillObjective(nn.Module):
+    """`DistillLoss` as a module: one loss-network pass over the student's output per call."""
+
+    def __init__(self, weights: DistillLoss) -> None:
+        super().__init__()
+        self.weights = weights
+        self.network = load_loss_network(weights.network, weights.taps) if weights.taps else None
+
+    def forward(self, output: torch.Tensor, teacher: torch.Tensor, photo: torch.Tensor) -> LossReport:
+        w = self.weights
+        terms: dict[str, torch.Tensor] = {}
+        if w.pixel:
+            terms["pixel"] = w.pixel * pixel_loss(output, teacher, w.pixel_norm)
+        if self.network is not None:
+            features = self.network(output)
+            with torch.no_grad():
+                target = self.network(teacher)
+                seen = self.network(photo) if w.content else {}
+            for layer in w.feature_layers if w.feature else ():
+                terms[f"feature:{layer}"] = w.feature * feature_reconstruction_loss(features[layer], target[layer])
+            for layer in w.style_layers if w.style else ():
+                gram, goal = gram_matrix(features[layer]), gram_matrix(target[layer])
+                terms[f"style:{layer}"] = w.style / features[layer].shape[1] ** 2 * style_loss(gram, goal)
+            if w.content:
+                layer = w.content_layer
+                terms[f"content:{layer}"] = w.content * feature_reconstruction_loss(features[layer], seen[layer])
+        return LossReport(torch.stack(list(terms.values())).sum(), terms)
+
+
+def student_config(arch: str, config: dict[str, Any]) -> dict[str, Any]:
+    """``arch``'s full config (its defaults filled in), checked to build a net that runs and
+    keeps the image size; a one-line error names the architecture otherwise."""
+    builder = plugins.registry("transform_nets").get(arch)
+    try:
+        check_config(builder, config)
+    except ConfigError as exc:
+        raise ConfigError(f"student {arch}: {exc}") from None
+    bound = inspect.signature(builder).bind_partial(**config)
+    bound.apply_defaults()
+    full = dict(bound.arguments)
+    try:
+        with torch.device("meta"):
+            net = builder(**full)
+            side = 16 * getattr(net, "size_multiple", 1)
+            shape = tuple(net(torch.empty(1, 3, side, side)).shape)
+    except (RuntimeError, ValueError, TypeError) as exc:
+        raise InputError(f"student {arch} {full} cannot run: {exc}") from None
+    if shape != (1, 3, side, side):
+        raise InputError(f"student {arch} {full} turns a {side}x{side} RGB image into shape {list(shape)}, not a stylized image of the same size")
+    return full
+
+
+def teacher_output(teacher: nn.Module, photos: torch.Tensor) -> torch.Tensor:
+    """The teacher's stylization of ``photos`` as `imgperc stylize` makes it (fp32, reflection pad)."""
+    with torch.autocast(photos.device.type, enabled=False):
+        return run_net(teacher, photos.float(), pad=DEFAULT_PAD).clone()  # a normal tensor, not an inference one
+
+
+class DistillJob(TrainJob):
+    """A student net trained to reproduce one teacher style model."""
+
+    task = TASK
+
+    def __init__(
+        self,
+        teacher: ResolvedModel,
+        data: Path,
+        *,
+        arch: str = DEFAULT_ARCH,
+        config: dict[str, Any] | None = None,
+        image_size: int = 256,
+        loss: DistillLoss = DistillLoss(),
+    ) -> None:
+        self.architecture = arch
+        self.config = student_config(arch, config or {})
+        if image_size < 16 or image_size % 4:
+            raise InputError(f"--image-size must be a multiple of 4 and at least 16, got {image_size}")
+        self.image_size = image_size
+        self.loss_weights = loss.validate()
+        self.data = Path(data)
+        self.files = list_images(self.data)
+        self.preview_inputs = self._preview_inputs()
+        self.teacher = teacher
+        loaded = teacher.load()  # a hub teacher is downloaded here, once
+        self.teacher_net = loaded.net.requires_grad_(False)
+        self.teacher_meta = loaded.meta
+        self.objective: DistillObjective | None = None
+
+    def _preview_inputs(self) -> list[torch.Tensor]:
+        """Centre crops of up to ``PREVIEW_IMAGES`` readable images spread over the data."""
+        count = len(self.files)
+        picks = sorted({round(i * (count - 1) / max(PREVIEW_IMAGES - 1, 1)) for i in range(PREVIEW_IMAGES)})
+        inputs = []
+        for index in dict.fromkeys([*picks, *range(count)]):  # fall back on any readable image
+            if len(inputs) == len(picks):
+                break
+            try:
+                inputs.append(center_crop(read_image(self.files[index]).pixels, self.image_size))
+            except InputError:
+                continue
+        if not inputs:
+            raise InputError(f"--data {self.data}: none of its {count} images could be read")
+        return inputs
+
+    def build_net(self) -> nn.Module:
+        return plugins.registry("transform_nets").get(self.architecture)(**self.config)
+
+    def sampler(self) -> ContentCrop:
+        return ContentCrop(self.image_size)
+
+    def setup(self, device: torch.device) -> None:
+        self.teacher_net.to(device)
+        self.objective = DistillObjective(self.loss_weights).to(device)
+
+    def loss(self, net: nn.Module, batch: tuple[torch.Tensor, ...]) -> LossReport:
+        (photos,) = batch
+        return self.objective(net(photos), teacher_output(self.teacher_net, photos), photos)
+
+    def previews(self, net: nn.Module) -> list[list[torch.Tensor]]:
+        """The inputs, the teacher's outputs under them, the student's under those."""
+        device = net_device(net)
+        batch = torch.stack(self.preview_inputs).to(device)
+        teacher = teacher_output(self.teacher_net.to(device), batch)
+        student = run_net(net, batch, pad=DEFAULT_PAD)
+        return [list(self.preview_inputs), list(teacher.cpu()), list(student.cpu())]
+
+    def _teacher_id(self) -> dict[str, Any]:
+        path = self.teacher.path
+        return {"name": self.teacher.name, "file": str(path.resolve()) if path is not None else None}
+
+    def signature(self) -> dict[str, Any]:
+        return {
+            "teacher": self._teacher_id(),
+            "data": str(self.data.resolve()),
+            "image_size": self.image_size,
+            "loss": self.loss_weights.to_dict(),
+        }
+
+    def metadata(self) -> dict[str, Any]:
+        meta = self.teacher_meta
+        return {
+            "style": meta.get("style", self.teacher.name),
+            "teacher": {**self._teacher_id(), "architecture": meta.get("architecture"), "config": meta.get("config")},
+            "distillation": self.loss_weights.to_dict(),
+            "loss_network": self.loss_weights.network if self.loss_weights.taps else None,
+            "data": {"folder": str(self.data), "images": len(self.files), "image_size": self.image_size},
+        }
+
+    def describe(self) -> str:
+        return f"distill {self.teacher.name} -> {self.architecture} {self.config}, {len(self.files)} training images"
+
+
+def parse_layers(value: str) -> tuple[str, ...]:
+    """``"relu1_2, relu2_2"`` -> ``("relu1_2", "relu2_2")``."""
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def parse_config(pairs: tuple[str, ...]) -> dict[str, int]:
+    """``("channels=16", ...)`` -> ``{"channels": 16}`` (whole numbers, as net configs take)."""
+    config = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        try:
+            config[key.strip()] = int(value)
+        except ValueError:
+            sep = ""
+        if not (sep and key.strip()):
+            raise InputError(f"--config takes KEY=WHOLE_NUMBER, got {pair!r}")
+    return config
+
+
+@click.command("distill")
+@click.option("--teacher", required=True, metavar="NAME|PATH", help="The style to reproduce: a pretrained style, one you trained, or a style model file.")
+@click.option("--data", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder of photos (searched recursively).")
+@click.option("--arch", default=DEFAULT_ARCH, show_default=True, help="Student transform net (any registered one).")
+@click.option("--width", type=int, default=None, help="Student config 'width' (light: channels at 1/4 resolution) [default: the net's].")
+@click.option("--depth", type=int, default=None, help="Student config 'depth' (light: residual blocks) [default: the net's].")
+@click.option("--config", "config_pairs", multiple=True, metavar="KEY=N", help="Other student config (repeat), e.g. --arch johnson --config channels=16.")
+@click.option("--image-size", type=int, default=256, show_default=True, help="Training crops are this size squared.")
+@click.option("--loss-network", default=DistillLoss.network, show_default=True, help="Loss network of the feature, style and content terms.")
+@click.option("--pixel-weight", type=WEIGHT, default=DistillLoss.pixel, show_default=True, help="Per-pixel distance to the teacher's output.")
+@click.option("--pixel-norm", type=click.Choice(PIXEL_NORMS), default=DistillLoss.pixel_norm, show_default=True)
+@click.option("--feature-weight", type=WEIGHT, default=DistillLoss.feature, show_default=True, help="Feature distance to the teacher's output.")
+@click.option("--feature-layers", default=",".join(DistillLoss.feature_layers), show_default=True, help="Comma-separated taps of the feature term.")
+@click.option("--style-weight", type=WEIGHT, default=DistillLoss.style, show_default=True, help="Gram distance to the teacher's output.")
+@click.option("--style-layers", default=",".join(DistillLoss.style_layers), show_default=True, help="Comma-separated taps of the style term.")
+@click.option("--content-weight", type=WEIGHT, default=DistillLoss.content, show_default=True, help="Feature distance to the photo itself.")
+@click.option("--content-layer", default=DistillLoss.content_layer, show_default=True, help="Tap of the content term.")
+@common_options(iterations=20000, batch_size=4)
+def distill_command(**values: Any) -> None:
+    """Train a fast student net to reproduce a style model (knowledge distillation).
+
+    The default student, `light`, costs a tenth of the pretrained styles' FLOPs. The result,
+    RUN/model.safetensors, works with `imgperc stylize --model`; with --name, `imgperc stylize
+    --style NAME` finds it. Runs resume from their folder; Ctrl-C saves a checkpoint and stops.
+    Multi-process: torchrun --nproc-per-node N -m imgperc distill ...
+    """
+    teacher = resolve_model(values.pop("teacher"), TASK, label="style")
+    settings, options = split_settings(values, f"distill-{values['name'] or teacher.name}")
+    config = parse_config(options.pop("config_pairs"))
+    for key in ("width", "depth"):
+        if (value := options.pop(key)) is not None:
+            config[key] = value
+    loss = DistillLoss(
+        network=options.pop("loss_network"),
+        pixel=options.pop("pixel_weight"),
+        pixel_norm=options.pop("pixel_norm"),
+        feature=options.pop("feature_weight"),
+        feature_layers=parse_layers(options.pop("feature_layers")),
+        style=options.pop("style_weight"),
+        style_layers=parse_layers(options.pop("style_layers")),
+        content=options.pop("content_weight"),
+        content_layer=options.pop("content_layer"),
+    )
+    job = DistillJob(teacher, options.pop("data"), config=config, loss=loss, **options)
+    try:
+        train(job, settings)
+    except TrainingInterrupted as exc:  # exit as `imgperc train` does: 130, after this line
+        click.echo(f"Stopped ({exc})", err=True)
+        raise KeyboardInterrupt from None

@@ -1,0 +1,261 @@
+"""`imgperc eval style`: how well style models (and optionally Gatys) render one style.
+
+Every photo of ``--data`` is resized (longest side ``--size``) and stylized by each model as
+`imgperc stylize` would. Each output is scored with a loss recipe (default ``vgg19-relu3``):
+the style loss is the sum over its style taps of the layer multiplier times the squared
+Frobenius distance between the output's and the style image's Gram matrices, the content loss
+the same sum of feature distances to the photo over its content taps. The recipe's global
+weights are not applied, so the numbers compare across recipes' weightings. ``--gatys N``
+adds the Gatys et al. optimisation from the same photo (N L-BFGS iterations of the recipe's
+weighted objective), through the gatys plugin.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import click
+import torch
+from PIL import Image as PILImage
+from PIL import ImageDraw
+from rich.console import Console
+from rich.table import Table
+
+from imgperc import plugins
+from imgperc.api import resize_longest
+from imgperc.atomic import atomic_path
+from imgperc.report import ReportFiles
+from imgperc.errors import InputError, PluginError
+from imgperc.inference import report_options, select_device
+from imgperc.io import Image, collect_inputs, read_image, to_pil
+from imgperc.lazy import load
+from imgperc.losses import LossRecipe, PerceptualLoss, get_preset
+
+from .stylize import StyleTransform, choose, load_net
+
+DEFAULT_PRESET = "vgg19-relu3"
+GATYS_OPTIMIZER = "imgperc_gatys.gatys:optimize"
+LABEL_HEIGHT = 14
+CHAR_WIDTH = 6  # of Pillow's default font
+GAP = 4
+
+Method = Callable[[torch.Tensor], torch.Tensor]
+"""A way to stylize a photo: [1,3,H,W] in [0,1] -> the same shape."""
+
+
+@dataclass(frozen=True)
+class Losses:
+    """One output's style loss (total and per tap) and content loss."""
+
+    style: float
+    content: float
+    style_layers: dict[str, float]
+
+
+@dataclass
+class ImageLosses:
+    image: str
+    width: int
+    height: int
+    losses: dict[str, Losses] = field(default_factory=dict)
+
+
+@dataclass
+class StyleEvaluation:
+    """Every method's losses on every photo, and how they were measured."""
+
+    data: str
+    style_image: str
+    size: int
+    recipe: LossRecipe
+    methods: list[str]
+    images: list[ImageLosses] = field(default_factory=list)
+
+    def means(self) -> dict[str, tuple[float, float]]:
+        """Each method's mean (style, content) loss over the photos."""
+        n = len(self.images)
+        return {
+            m: (sum(i.losses[m].style for i in self.images) / n, sum(i.losses[m].content for i in self.images) / n)
+            for m in self.methods
+        }
+
+    def to_json(self) -> str:
+        doc = {
+            "data": self.data,
+            "style_image": self.style_image,
+            "size": self.size,
+            "recipe": self.recipe.to_dict(),
+            "methods": self.methods,
+            "images": [
+                {"image": i.image, "width": i.width, "height": i.height,
+                 "losses": {m: {"style": l.style, "content": l.content, "style_layers": l.style_layers} for m, l in i.losses.items()}}
+                for i in self.images
+            ],
+            "mean": {m: {"style": s, "content": c} for m, (s, c) in self.means().items()},
+        }
+        return json.dumps(doc, indent=2, allow_nan=False)
+
+    def to_csv(self) -> str:
+        """One row per photo and method, then one ``mean`` row per method."""
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["image", "width", "height", "method", "style_loss", "content_loss"])
+        for i in self.images:
+            for m in self.methods:
+                writer.writerow([i.image, i.width, i.height, m, f"{i.losses[m].style:.6g}", f"{i.losses[m].content:.6g}"])
+        for m, (s, c) in self.means().items():
+            writer.writerow(["mean", "", "", m, f"{s:.6g}", f"{c:.6g}"])
+        return out.getvalue()
+
+
+def scoring_recipe(preset: str) -> LossRecipe:
+    """``preset`` with global weights 1 and no TV or pixel term; it must have style taps."""
+    recipe = get_preset(preset)
+    if recipe.network is None or not recipe.style_layers or not recipe.content_layers:
+        raise InputError(f"loss recipe '{preset}' has no style or no content taps; choose a style preset such as {DEFAULT_PRESET}")
+    return recipe.replace(content_weight=1.0, style_weight=1.0, tv_weight=0.0, pixel_weight=0.0).validate()
+
+
+def score(objective: PerceptualLoss, output: torch.Tensor) -> Losses:
+    """The losses of ``output`` (objective: a `scoring_recipe` with its style and content set)."""
+    with torch.no_grad():
+        values = objective(output).values()
+    style = {k.split(":", 1)[1]: v for k, v in values.items() if k.startswith("style:")}
+    content = sum(v for k, v in values.items() if k.startswith("content:"))
+    return Losses(sum(style.values()), content, style)
+
+
+def gatys_optimizer() -> Callable[..., torch.Tensor]:
+    """The gatys plugin's optimiser, ``optimize(loss, start, iterations)`` (imported now)."""
+    info = plugins.host().infos.get("gatys")
+    if info is None or info.error:
+        raise PluginError("--gatys needs the gatys plugin, which is not installed or not enabled (see `imgperc plugins`)")
+    return load(GATYS_OPTIMIZER)
+
+
+def gatys_method(optimize: Callable[..., torch.Tensor], recipe: LossRecipe, scorer: PerceptualLoss, style: torch.Tensor, iterations: int) -> Method:
+    """Gatys et al. from the photo: ``iterations`` of ``optimize`` (projected L-BFGS) on the
+    recipe's weighted objective (sharing the scorer's loss network)."""
+    objective = PerceptualLoss(recipe, network=scorer.network)
+    objective.set_style(style)
+
+    def run(photo: torch.Tensor) -> torch.Tensor:
+        objective.set_content(photo)
+        return optimize(objective, photo, iterations)
+
+    return run
+
+
+def evaluate(
+    files: list[Path],
+    methods: dict[str, Method],
+    scorer: PerceptualLoss,
+    *,
+    size: int,
+    data: Path,
+    style_image: Path,
+    device: torch.device,
+    on_image: Callable[[Path, torch.Tensor, dict[str, torch.Tensor], ImageLosses], None] | None = None,
+) -> StyleEvaluation:
+    """Score every method on every photo (resized to longest side ``size``)."""
+    result = StyleEvaluation(str(data), str(style_image), size, scorer.recipe, list(methods))
+    for path in files:
+        image = resize_longest(read_image(path), size)
+        photo = image.pixels[None].to(device)
+        entry = ImageLosses(path.relative_to(data).as_posix(), *image.size)
+        outputs = {name: method(photo).to(device) for name, method in methods.items()}
+        scorer.set_content(photo)
+        entry.losses = {name: score(scorer, output) for name, output in outputs.items()}
+        result.images.append(entry)
+        if on_image is not None:
+            on_image(path, photo, outputs, entry)
+    return result
+
+
+def side_by_side(panels: list[tuple[str, torch.Tensor]], crop: int) -> PILImage.Image:
+    """One row of labelled centre crops (``crop`` pixels square at most) of [1,3,H,W] images."""
+    h, w = panels[0][1].shape[-2:]
+    side_h, side_w = min(crop, h), min(crop, w)
+    top, left = (h - side_h) // 2, (w - side_w) // 2
+    sheet = PILImage.new("RGB", (len(panels) * (side_w + GAP) - GAP, side_h + LABEL_HEIGHT), "white")
+    draw = ImageDraw.Draw(sheet)
+    for i, (label, pixels) in enumerate(panels):
+        x = i * (side_w + GAP)
+        sheet.paste(to_pil(Image(pixels[0, :, top : top + side_h, left : left + side_w].cpu(), None)), (x, LABEL_HEIGHT))
+        draw.text((x + 2, 1), label[-(side_w // CHAR_WIDTH) :], fill="black")  # the end of a long label
+    return sheet
+
+
+def _table(result: StyleEvaluation) -> Table:
+    layers = ", ".join(result.recipe.style_layers)
+    table = Table(title=f"{Path(result.data).name}, style {Path(result.style_image).name}, longest side {result.size}: "
+                        f"mean losses ({result.recipe.name}: style {layers}; content {', '.join(result.recipe.content_layers)})")
+    table.add_column("method")
+    table.add_column("style loss", justify="right")
+    table.add_column("content loss", justify="right")
+    for method, (style, content) in result.means().items():
+        table.add_row(method, f"{style:.4g}", f"{content:.4g}")
+    return table
+
+
+@click.command("style")
+@click.option("--data", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True, help="Folder of photos.")
+@click.option("--style-image", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True, help="The style the models render.")
+@click.option("--model", "models", multiple=True, required=True, metavar="NAME|PATH", help="A style model (repeat for several): pretrained, yours, or a file.")
+@click.option("--gatys", type=click.IntRange(min=1), metavar="N", help="Also score Gatys et al.: N L-BFGS iterations from each photo (gatys plugin).")
+@click.option("--preset", default=DEFAULT_PRESET, show_default=True, help="Loss recipe whose taps and per-layer multipliers define the losses.")
+@click.option("--size", type=click.IntRange(min=16), default=512, show_default=True, help="Longest side of the photos, in pixels.")
+@click.option("--style-size", type=click.IntRange(min=16), help="Longest side of the style image [default: --size].")
+@report_options(crop_size=256, crop_unit="pixels")
+def eval_style_command(
+    data: Path,
+    style_image: Path,
+    models: tuple[str, ...],
+    gatys: int | None,
+    preset: str,
+    size: int,
+    style_size: int | None,
+    output: Path,
+    crops: Path | None,
+    crop_size: int,
+    device: str,
+    precision: str,
+    force: bool,
+) -> None:
+    """Compare style models by their style and content losses on a folder of photos.
+
+    The style loss compares Gram matrices with --style-image, the content loss features with
+    each photo (taps and per-layer multipliers of --preset). Prints a table of mean losses and
+    writes eval-style-DATA-STYLE.csv and .json to --output.
+    """
+    recipe = scoring_recipe(preset)
+    choices = {ref: choose(None, ref) for ref in dict.fromkeys(models)}
+    optimize = gatys_optimizer() if gatys else None
+    files = collect_inputs([data], recursive=True)
+    style = resize_longest(read_image(style_image), style_size or size).pixels[None]
+    report = ReportFiles(output, f"eval-style-{data.resolve().name}-{style_image.stem}", force, crops)
+    report.prepare(f"{path.stem}.{style_image.stem}" for path in files)
+    target_device = select_device(device)
+    methods: dict[str, Method] = {ref: StyleTransform(load_net(c, device, precision), c.tag) for ref, c in choices.items()}
+    scorer = PerceptualLoss(recipe).to(target_device)
+    scorer.set_style(style.to(target_device))
+    if optimize is not None:
+        methods[f"gatys-{gatys}"] = gatys_method(optimize, get_preset(preset), scorer, style.to(target_device), gatys)
+    console = Console(stderr=True)
+
+    def on_image(path: Path, photo: torch.Tensor, outputs: dict[str, torch.Tensor], entry: ImageLosses) -> None:
+        if crops is not None:
+            panels = [("photo", photo)] + [(f"{m} {entry.losses[m].style:.3g}", out) for m, out in outputs.items()]
+            with atomic_path(report.crop(f"{path.stem}.{style_image.stem}"), overwrite=force) as tmp:
+                side_by_side(panels, crop_size).save(tmp, "PNG")
+        if console.is_terminal:
+            console.print(f"{entry.image}: " + ", ".join(f"{m} style {l.style:.4g}" for m, l in entry.losses.items()))
+
+    result = evaluate(files, methods, scorer, size=size, data=data, style_image=style_image, device=target_device, on_image=on_image)
+    Console(width=max(100, 40 + max(map(len, methods)))).print(_table(result))
+    report.write(result.to_csv(), result.to_json())

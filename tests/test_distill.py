@@ -1,0 +1,231 @@
+"""`imgperc distill` on tiny nets and images: the result, its terms, bad inputs, Ctrl-C/SIGKILL resume."""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+from PIL import Image
+from torch import nn
+
+from imgperc import plugins
+from imgperc.hub.user import install_user_model, user_models
+from imgperc.losses import LossNetwork, NetworkDef, feature_reconstruction_loss, gram_matrix, style_loss
+from imgperc.modelfile import build_model, read_metadata, save_model_file
+from imgperc.train import checkpoint, log
+from imgperc_sr.nets import sr_johnson
+from imgperc_style.distill import DistillLoss, DistillObjective, parse_config, student_config
+from imgperc_style.nets import JohnsonNet
+
+from conftest import DATA_DIR
+from hardening_cli import one_error_line, run_cli
+
+TINY_STUDENT = ["--width", "4", "--depth", "1", "--image-size", "16", "--batch-size", "2", "--workers", "0",
+                "--log-every", "1", "--precision", "fp32"]
+PIXEL_ONLY = ["--feature-weight", "0"]
+
+
+@pytest.fixture
+def photos(tmp_path):
+    root = tmp_path / "photos"
+    (root / "nested").mkdir(parents=True)
+    torch.manual_seed(0)
+    for i in range(3):
+        Image.fromarray((torch.rand(20 + 4 * i, 24, 3) * 255).byte().numpy()).save(root / ("nested" if i else "") / f"p{i}.png")
+    (root / "damaged.png").write_bytes(b"\x89PNG broken")
+    return root
+
+
+@pytest.fixture
+def teacher(tmp_path):
+    """A tiny random style net in a model file."""
+    torch.manual_seed(1)
+    path = tmp_path / "teacher.safetensors"
+    net = JohnsonNet(channels=2, residual_blocks=0)
+    save_model_file(path, net.state_dict(), {"architecture": "johnson", "config": {"channels": 2, "residual_blocks": 0},
+                                             "task": "style", "style": "tiny"})
+    return path
+
+
+def _tiny_loader(taps):
+    torch.manual_seed(0)
+    layers = [("conv1", nn.Conv2d(3, 4, 3, padding=1)), ("relu1", nn.ReLU()), ("conv2", nn.Conv2d(4, 6, 3, padding=1)), ("relu2", nn.ReLU())]
+    deepest = max([n for n, _ in layers].index(t) for t in taps)
+    return LossNetwork("tiny", nn.Identity(), layers[: deepest + 1], taps)
+
+
+@pytest.fixture
+def tiny_network():
+    plugins.registry("loss_networks").add("tiny", NetworkDef("tiny", "test net", ("conv1", "relu1", "conv2", "relu2"), _tiny_loader), "tests")
+
+
+def _distill(capsys, *args):
+    return run_cli(capsys, "distill", *args)
+
+
+@pytest.mark.needs_shared("data")
+def test_distill_writes_a_style_model_that_stylize_uses(tmp_path, capsys, photos, teacher, tiny_network):
+    out = tmp_path / "run"
+    code, _, err = _distill(capsys, "--teacher", teacher, "--data", photos, "--out", out, "--iterations", "3",
+                            "--checkpoint-every", "2", "--preview-every", "2", "--loss-network", "tiny", "--feature-layers", "relu2",
+                            "--style-weight", "1", "--style-layers", "relu1,relu2", "--content-weight", "1", "--content-layer", "relu1",
+                            *TINY_STUDENT)
+    assert code == 0, err
+    meta = read_metadata(out / "model.safetensors")
+    assert meta["task"] == "style" and meta["architecture"] == "light" and meta["config"] == {"width": 4, "depth": 1}
+    assert meta["iterations"] == 3 and meta["style"] == "tiny"
+    assert meta["teacher"] == {"name": "teacher", "file": str(teacher.resolve()), "architecture": "johnson",
+                               "config": {"channels": 2, "residual_blocks": 0}}
+    assert meta["data"] == {"folder": str(photos), "images": 4, "image_size": 16}
+    assert meta["distillation"]["style"] == 1.0 and meta["loss_network"] == "tiny"
+    records = log.read(out / "log.jsonl")
+    assert [r["iteration"] for r in records] == [1, 2, 3] and records[-1]["skipped_images"] == 1
+    assert set(records[0]["loss"]) == {"total", "pixel", "feature:relu2", "style:relu1", "style:relu2", "content:relu1"}
+    assert sorted(p.name for p in (out / "previews").iterdir()) == ["iter-000002.png", "iter-000003.png"]
+    assert Image.open(out / "previews" / "iter-000003.png").size == (3 * 16 + 2 * 4, 3 * 16 + 2 * 4)  # inputs, teacher, student
+    picture = tmp_path / "styled.png"
+    code, _, err = run_cli(capsys, "stylize", "--model", out / "model.safetensors", DATA_DIR / "content" / "stata.jpg", "-o", picture, "--size", "40")
+    assert code == 0, err
+    assert max(Image.open(picture).size) == 40
+
+
+def test_objective_terms_are_distances_to_the_teacher_and_the_photo(tiny_network):
+    weights = DistillLoss(network="tiny", pixel=2.0, pixel_norm="l2", feature=3.0, feature_layers=("relu1",), style=5.0,
+                          style_layers=("relu2",), content=7.0, content_layer="conv2")
+    objective = DistillObjective(weights.validate())
+    torch.manual_seed(2)
+    output, teacher, photo = torch.rand(2, 3, 8, 8), torch.rand(2, 3, 8, 8), torch.rand(2, 3, 8, 8)
+    report = objective(output, teacher, photo)
+    net = objective.network
+    f_out, f_teacher, f_photo = net(output), net(teacher), net(photo)
+    expected = {
+        "pixel": 2.0 * (output - teacher).pow(2).mean(),
+        "feature:relu1": 3.0 * feature_reconstruction_loss(f_out["relu1"], f_teacher["relu1"]),
+        "style:relu2": 5.0 / 6**2 * style_loss(gram_matrix(f_out["relu2"]), gram_matrix(f_teacher["relu2"])),
+        "content:conv2": 7.0 * feature_reconstruction_loss(f_out["conv2"], f_photo["conv2"]),
+    }
+    assert report.values() == pytest.approx({"total": float(sum(expected.values())), **{k: float(v) for k, v in expected.items()}})
+    assert objective(teacher, teacher, photo).values()["feature:relu1"] == 0.0
+
+
+def test_a_user_style_teaches_and_name_installs_the_student(tmp_path, capsys, photos, teacher):
+    install_user_model(teacher, "my-teacher")
+    code, _, err = _distill(capsys, "--teacher", "my-teacher", "--data", photos, "--out", tmp_path / "run", "--iterations", "1",
+                            "--name", "my-student", *PIXEL_ONLY, *TINY_STUDENT)
+    assert code == 0, err
+    assert sorted(user_models("style")) == ["my-student", "my-teacher"]
+    assert read_metadata(tmp_path / "run" / "model.safetensors")["teacher"]["name"] == "my-teacher"
+    net, _ = build_model(user_models("style")["my-student"])
+    assert net(torch.rand(1, 3, 16, 16)).shape == (1, 3, 16, 16)
+
+
+def test_any_registered_net_can_be_the_student_with_its_defaults_filled_in():
+    assert student_config("johnson", parse_config(("channels=2",))) == {"channels": 2, "residual_blocks": 5}
+    assert student_config("light", {}) == {"width": 48, "depth": 3}
+
+
+@pytest.fixture
+def sr_file(tmp_path):
+    path = tmp_path / "upscaler.safetensors"
+    save_model_file(path, sr_johnson(channels=2, residual_blocks=0).state_dict(),
+                    {"architecture": "sr-johnson", "config": {"channels": 2, "residual_blocks": 0}, "task": "sr"})
+    return path
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--teacher", "{sr_file}"], "upscaler.safetensors is a 'sr' model, not a style"),
+        (["--teacher", "x4-pixel"], "'x4-pixel' is a 'sr' model, not a style"),
+        (["--teacher", "no-such-style"], "unknown style 'no-such-style'"),
+        (["--data", "{empty}"], "no images found"),
+        (["--data", "{broken}"], "none of its 1 images could be read"),
+        (["--width", "1"], "student light: width must be between 2 and 256, got 1"),
+        (["--config", "channels=4"], "student light: unknown config key 'channels' (known: depth, width)"),
+        (["--config", "width=wide"], "--config takes KEY=WHOLE_NUMBER, got 'width=wide'"),
+        (["--arch", "sr-johnson", "--config", "channels=2"], "turns a 16x16 RGB image into shape [1, 3, 64, 64], not a stylized image"),
+        (["--arch", "unknown-net"], "unknown transform nets 'unknown-net'"),
+        (["--pixel-weight", "0", "--feature-weight", "0"], "every distillation weight is 0"),
+        (["--feature-layers", "relu9_9"], "loss network 'vgg19' has no layer relu9_9"),
+        (["--feature-layers", ""], "--feature-weight 1e-05 needs at least one layer in --feature-layers"),
+        (["--image-size", "18"], "--image-size must be a multiple of 4"),
+    ],
+)
+def test_bad_inputs_are_one_line_errors_before_any_work(tmp_path, capsys, photos, teacher, sr_file, args, message):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "bad.jpg").write_bytes(b"not a jpeg")
+    values = {"sr_file": sr_file, "empty": tmp_path / "empty", "broken": tmp_path / "broken"}
+    args = [a.format(**values) for a in args]
+    base = {"--teacher": str(teacher), "--data": str(photos)}
+    for option in base:
+        if option in args:
+            base.pop(option)
+            break
+    out = tmp_path / "run"
+    code, _, err = _distill(capsys, *[x for pair in base.items() for x in pair], *args, "--out", out, "--iterations", "1", "--workers", "0")
+    assert code == 1
+    assert message in one_error_line(err)
+    assert not out.exists()
+
+
+# --- interrupted runs resume exactly (as tests/test_train_resume.py checks for `train sr`) ------------
+
+ITERATIONS = 60
+
+
+def _command(photos, teacher, out):
+    return [sys.executable, "-m", "imgperc", "distill", "--teacher", str(teacher), "--data", str(photos), "--out", str(out),
+            "--iterations", str(ITERATIONS), "--checkpoint-every", "10", "--preview-every", "0", *PIXEL_ONLY, *TINY_STUDENT]
+
+
+def _env():
+    return {**os.environ, "OMP_NUM_THREADS": "1"}
+
+
+def _finished(command):
+    result = subprocess.run(command, env=_env(), capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def _stopped(command, out, how):
+    """Run ``command`` until its log passes iteration 25, then send it signal ``how``."""
+    process = subprocess.Popen(command, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 240
+    while not ((records := log.read(out / "log.jsonl")) and records[-1]["iteration"] >= 25):
+        assert process.poll() is None, process.communicate()[1]
+        if time.monotonic() > deadline:
+            process.kill()
+            pytest.fail("the run did not reach iteration 25 in time")
+        time.sleep(0.01)
+    process.send_signal(how)
+    _, stderr = process.communicate(timeout=120)
+    return process.returncode, stderr
+
+
+def test_ctrl_c_and_sigkill_then_resume_as_if_never_stopped(tmp_path, photos, teacher):
+    """Both runs stop at different iterations; resumed, they log the very same losses to the end."""
+    losses = {}
+    for how in (signal.SIGINT, signal.SIGKILL):
+        out = tmp_path / how.name
+        code, stderr = _stopped(_command(photos, teacher, out), out, how)
+        saved = checkpoint.latest(out / "checkpoints")
+        if how == signal.SIGINT:
+            assert code == 130 and "Stopped (SIGINT: stopped at iteration" in stderr, stderr
+            assert saved.iteration == log.read(out / "log.jsonl")[-1]["iteration"]
+        assert saved is not None and 20 <= saved.iteration < ITERATIONS
+        assert not (out / "model.safetensors").exists()
+        resumed = _finished(_command(photos, teacher, out))
+        assert f"resuming at iteration {saved.iteration} of {ITERATIONS}" in resumed.stderr
+        records = log.read(out / "log.jsonl")
+        assert [r["iteration"] for r in records] == list(range(1, ITERATIONS + 1))
+        assert read_metadata(out / "model.safetensors")["iterations"] == ITERATIONS
+        losses[how] = [r["loss"]["total"] for r in records]
+    assert all(math.isclose(a, b, rel_tol=1e-5) for a, b in zip(*losses.values()))
