@@ -1,0 +1,129 @@
+"""benchmarks/paper.py end to end on a tiny case: tiny photos, style, net and loss network."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+
+import pytest
+import torch
+from PIL import Image
+from torch import nn
+
+from imgperc import plugins
+from imgperc.losses import LossNetwork, LossRecipe, NetworkDef
+from imgperc.modelfile import save_model_file
+from imgperc_style.nets import JohnsonNet
+
+from conftest import REPO
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _load_harness():
+    spec = importlib.util.spec_from_file_location("paper_harness", REPO / "benchmarks" / "paper.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+paper = _load_harness()
+
+
+def _tiny_loader(taps):
+    torch.manual_seed(0)
+    layers = [("conv1", nn.Conv2d(3, 4, 3, padding=1)), ("relu1", nn.ReLU()), ("conv2", nn.Conv2d(4, 6, 3, padding=1)), ("relu2", nn.ReLU())]
+    deepest = max([n for n, _ in layers].index(t) for t in taps)
+    return LossNetwork("tiny", nn.Identity(), layers[: deepest + 1], taps)
+
+
+def _save_png(path, h, w):
+    Image.fromarray((torch.rand(h, w, 3) * 255).byte().numpy()).save(path)
+
+
+@pytest.fixture
+def case(tmp_path):
+    """Two photos, a style image, and a tiny style net whose metadata records a tiny-network recipe."""
+    plugins.registry("loss_networks").add("tiny", NetworkDef("tiny", "test net", ("conv1", "relu1", "conv2", "relu2"), _tiny_loader), "tests")
+    recipe = LossRecipe(network="tiny", content_layers={"relu2": 1.0}, style_layers={"relu1": 0.5, "relu2": 2.0},
+                        content_weight=3.0, style_weight=50.0, tv_weight=0.01, name="tiny-style")
+    torch.manual_seed(0)
+    data = tmp_path / "photos"
+    data.mkdir()
+    _save_png(data / "a.png", 24, 32)
+    _save_png(data / "b.png", 32, 20)
+    style = tmp_path / "style.png"
+    _save_png(style, 32, 28)
+    model = tmp_path / "net.safetensors"
+    save_model_file(model, JohnsonNet(channels=2, residual_blocks=0).state_dict(),
+                    {"architecture": "johnson", "config": {"channels": 2, "residual_blocks": 0}, "task": "style",
+                     "recipe": recipe.to_dict(), "style_size": 32})
+    return data, style, model, recipe
+
+
+def test_fig5_records_a_falling_gatys_objective_and_each_nets_line(tmp_path, capsys, case):
+    data, style, model, recipe = case
+    out = tmp_path / "out"
+    argv = ["fig5", "--data", str(data), "--style-image", str(style), "--model", str(model), "--sizes", "16,32",
+            "--iterations", "3", "--device", "cpu", "--out", str(out)]
+    paper.main(argv)
+    printed = capsys.readouterr().out
+    assert f"regenerate: python benchmarks/paper.py {' '.join(argv)}" in printed
+    doc = json.loads((out / "fig5.json").read_text())
+    assert doc["photos"] == 2 and doc["iterations"] == 3 and doc["init"] == "noise"
+    (run,) = doc["runs"]
+    assert run["recipe"] == recipe.to_dict() and run["recipe_from"] == "model"
+    assert set(run["sizes"]) == {"16", "32"}
+    for result in run["sizes"].values():
+        curve = result["gatys"]
+        assert len(curve) == 4 and all(math.isfinite(v) and v > 0 for v in curve)
+        assert all(later <= earlier for earlier, later in zip(curve, curve[1:])) and curve[-1] < curve[0]
+        assert math.isfinite(result["net"]) and result["net"] > 0
+        assert [p["image"] for p in result["photos"]] == ["a.png", "b.png"]
+        assert result["net"] == pytest.approx(sum(p["net"] for p in result["photos"]) / 2)
+    plot = out / run["plot"]
+    assert plot.read_bytes().startswith(PNG_SIGNATURE)
+    assert Image.open(plot).size == (800, 500)
+    with pytest.raises(SystemExit, match="already exists"):  # never overwrites without --force
+        paper.main(argv)
+
+
+def test_fig5_wants_a_preset_for_a_model_without_a_recipe(tmp_path, case):
+    data, style, _, _ = case
+    bare = tmp_path / "bare.safetensors"
+    save_model_file(bare, JohnsonNet(channels=2, residual_blocks=0).state_dict(),
+                    {"architecture": "johnson", "config": {"channels": 2, "residual_blocks": 0}, "task": "style"})
+    with pytest.raises(SystemExit, match="records no training recipe .* pass --preset NAME"):
+        paper.main(["fig5", "--data", str(data), "--style-image", str(style), "--model", str(bare), "--sizes", "16",
+                    "--iterations", "2", "--device", "cpu", "--out", str(tmp_path / "out")])
+
+
+def test_table1_times_net_and_gatys_and_says_what_was_extrapolated(tmp_path, capsys, case):
+    data, style, model, _ = case
+    out = tmp_path / "out"
+    argv = ["table1", "--model", str(model), "--sizes", "16,32", "--iterations", "2,3", "--measure-iterations", "2",
+            "--net-repeats", "2", "--content", str(data / "a.png"), "--style-image", str(style), "--device", "cpu", "--out", str(out)]
+    paper.main(argv)
+    printed = capsys.readouterr().out
+    assert "(extrapolated)" in printed and "extrapolated: 2 iterations timed" in printed
+    assert f"regenerate: python benchmarks/paper.py {' '.join(argv)}" in printed
+    doc = json.loads((out / "table1.json").read_text())
+    assert doc["measured_iterations"] == 2 and doc["recipe_from"] == "model"
+    assert [(r["size"], r["iterations"], r["extrapolated"]) for r in doc["rows"]] == [
+        (16, 2, False), (16, 3, True), (32, 2, False), (32, 3, True)]
+    for row in doc["rows"]:
+        assert row["gatys_seconds"] > 0 and row["net_seconds"] > 0
+        assert row["speedup"] == pytest.approx(row["gatys_seconds"] / row["net_seconds"])
+        assert row["paper_speedup"] is None  # the paper has no 16 or 32 pixel column
+
+
+def test_sr_table_puts_ours_beside_the_papers_cells():
+    cells = {("set5", 4, "bicubic"): (28.5, 0.81), ("set5", 4, "perceptual"): (27.0, 0.77), ("set5", 8, "pixel"): (None, 1.0)}
+    text = paper.sr_table(cells, ["set5"], [4, 8], "python benchmarks/paper.py sr --out x", False)
+    lines = text.splitlines()
+    assert lines[0].startswith("Generated by `python benchmarks/paper.py sr --out x`")
+    assert "| bicubic | 28.50 / 0.8100 | 28.43 / 0.8114 | - | 23.80 |" in lines
+    assert "| per-pixel loss | - | 28.40 / 0.8205 | inf / 1.0000 | 24.77 |" in lines
+    assert "| perceptual | 27.00 / 0.7700 | - | - | - |" in lines
+    assert "| SRCNN | - | 30.48 / 0.8628 | - | - |" in lines
