@@ -28,10 +28,6 @@ def _model_spec(name: str):
     return _network_module(name).model_spec()
 
 
-def _network(name: str):
-    return _network_module(name).NETWORK
-
-
 def _preset(name: str):
     from .losses.recipe import PRESETS as presets
 
@@ -46,8 +42,8 @@ def register_models(register: Register) -> None:
 
 @hookimpl
 def register_loss_networks(register: Register) -> None:
-    for name in NETWORKS:
-        register(name, Deferred(partial(_network, name)))
+    for name, module in NETWORKS.items():
+        register(name, Deferred(f"imgperc.losses.networks.{module}:NETWORK"))
 
 
 @hookimpl

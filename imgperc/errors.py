@@ -25,5 +25,9 @@ class IntegrityError(ImgpercError):
     """An installed file no longer matches the checksum recorded when it was installed."""
 
 
+class Stopped(Exception):
+    """A run stopped by a signal after saving what it needs to resume; the CLI exits with 130."""
+
+
 class ConfigError(InputError, ValueError):
     """A net's config is malformed or out of its declared bounds (see `imgperc.netconfig`)."""

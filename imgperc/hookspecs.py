@@ -99,11 +99,6 @@ def _instance_of(module: str, name: str) -> Callable[[Any], bool]:
     return check
 
 
-def _is_command(item: Any) -> bool:
-    import click
-
-    return isinstance(item, click.Command)
-
 
 @dataclass(frozen=True)
 class Kind:
@@ -134,7 +129,7 @@ KINDS: dict[str, Kind] = {
         "register_loss_networks", "an imgperc.losses.NetworkDef", _instance_of("imgperc.losses.networks.base", "NetworkDef"), "name"
     ),
     "loss_recipes": Kind("register_loss_recipes", "an imgperc.losses.LossRecipe", _instance_of("imgperc.losses.recipe", "LossRecipe"), "name"),
-    "trainers": Kind("register_trainers", COMMAND, _is_command),
-    "evaluators": Kind("register_evaluators", COMMAND, _is_command),
+    "trainers": Kind("register_trainers", COMMAND, _instance_of("click", "Command")),
+    "evaluators": Kind("register_evaluators", COMMAND, _instance_of("click", "Command")),
     "image_tasks": Kind("register_image_tasks", "an imgperc.tasks.ImageTask", _instance_of("imgperc.tasks", "ImageTask"), "name"),
 }

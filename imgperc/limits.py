@@ -34,13 +34,6 @@ def check_pixels(width: int, height: int, what: str = "the output") -> None:
         )
 
 
-def check_finite(value: float, name: str) -> float:
-    """``value`` if it is a finite number, else a one-line error naming ``name``."""
-    if not math.isfinite(value):
-        raise InputError(f"{name} must be a finite number, got {value}")
-    return value
-
-
 class _Finite:
     """Mixin for click float types: NaN and infinity are refused like any malformed number."""
 

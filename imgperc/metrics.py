@@ -136,7 +136,24 @@ def grid_ratio(output: torch.Tensor, target: torch.Tensor, scale: int, border: i
     """
     _check_pair(output, target)
     border = scale if border is None else border
-    y_out = crop_border(rgb_to_y(output), border)
-    y_ref = crop_border(rgb_to_y(target), border)
-    floor = 1e-12
-    return (grid_energy(y_out, scale) + floor) / (grid_energy(y_ref, scale) + floor)
+    return _energy_ratio(grid_energy(crop_border(rgb_to_y(output), border), scale),
+                         grid_energy(crop_border(rgb_to_y(target), border), scale))
+
+
+def _energy_ratio(output: float, target: float) -> float:
+    floor = 1e-12  # a flat ground truth has no energy at all
+    return (output + floor) / (target + floor)
+
+
+class YReference:
+    """A ground truth prepared once (Y, border cropped, grid energy) to score many outputs against."""
+
+    def __init__(self, target: torch.Tensor, scale: int) -> None:
+        self.scale = scale
+        self.y = crop_border(rgb_to_y(target), scale)
+        self.grid = grid_energy(self.y, scale)
+
+    def scores(self, output: torch.Tensor) -> tuple[float, float, float]:
+        """PSNR, SSIM and :func:`grid_ratio` of ``output`` ([3, H, W] RGB in [0, 1])."""
+        y = crop_border(rgb_to_y(output), self.scale)
+        return psnr(y, self.y), ssim(y, self.y), _energy_ratio(grid_energy(y, self.scale), self.grid)

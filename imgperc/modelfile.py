@@ -34,16 +34,16 @@ def save_model_file(path: Path, tensors: dict[str, torch.Tensor], meta: dict[str
 
 def read_metadata(path: Path) -> dict[str, Any]:
     """Only the metadata (cheap: reads the header)."""
-    meta, _ = _header(Path(path))
+    meta, _ = _header(Path(path), shapes=False)
     return meta
 
 
-def _header(path: Path) -> tuple[dict[str, Any], dict[str, tuple[int, ...]]]:
-    """The metadata and the shape of every tensor, from the header alone."""
+def _header(path: Path, shapes: bool = True) -> tuple[dict[str, Any], dict[str, tuple[int, ...]]]:
+    """The metadata and (with ``shapes``) the shape of every tensor, from the header alone."""
     try:
         with safe_open(str(path), framework="pt") as f:
             raw = (f.metadata() or {}).get(META_KEY)
-            shapes = {name: tuple(f.get_slice(name).get_shape()) for name in f.keys()}
+            tensor_shapes = {name: tuple(f.get_slice(name).get_shape()) for name in f.keys()} if shapes else {}
     except (SafetensorError, OSError, ValueError) as exc:
         raise InputError(f"{path} is not a valid imgperc model file ({exc})") from None
     if raw is None:
@@ -54,7 +54,7 @@ def _header(path: Path) -> tuple[dict[str, Any], dict[str, tuple[int, ...]]]:
         meta = None
     if not isinstance(meta, dict):
         raise InputError(f"{path} has damaged imgperc metadata (not a JSON object)")
-    return meta, shapes
+    return meta, tensor_shapes
 
 
 def _checked(path: Path) -> Path:

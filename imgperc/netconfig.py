@@ -64,6 +64,14 @@ def check_config(builder: Callable[..., Any], config: Any) -> None:
         fields[name].check(name, value)
 
 
+def full_config(builder: Callable[..., Any], config: Mapping[str, Any]) -> dict[str, Any]:
+    """``config`` checked (:func:`check_config`) and completed with the builder's defaults."""
+    check_config(builder, config)
+    bound = inspect.signature(builder).bind_partial(**config)
+    bound.apply_defaults()
+    return dict(bound.arguments)
+
+
 def net_config(**fields: Field) -> Callable[[Builder], Builder]:
     """Declare the config a transform-net builder takes; every call is checked against it."""
 

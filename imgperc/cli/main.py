@@ -12,7 +12,7 @@ import sys
 import click
 
 from .. import __version__, plugins
-from ..errors import ImgpercError
+from ..errors import ImgpercError, Stopped
 from ..lazy import LazyCommand
 from .eval_cmd import eval_group
 from .models_cmd import models
@@ -62,6 +62,9 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except (click.exceptions.Abort, KeyboardInterrupt):
+        _aborted()
+    except Stopped as exc:  # e.g. a training run that saved its checkpoint on Ctrl-C
+        click.echo(f"Stopped ({exc})", err=True)
         _aborted()
     except click.ClickException as exc:
         exc.show()

@@ -13,19 +13,11 @@ from .registry_group import RegistryGroup
 
 
 class TrainerGroup(RegistryGroup):
-    """Subcommands come from the ``trainers`` registry; an interrupted run exits with 130."""
+    """Subcommands come from the ``trainers`` registry (an interrupted run exits with 130:
+    `imgperc.cli.main` handles `imgperc.errors.Stopped` for every command)."""
 
     registry = "trainers"
     kind = "trainer"
-
-    def invoke(self, ctx: click.Context):
-        from ..train import TrainingInterrupted
-
-        try:
-            return super().invoke(ctx)
-        except TrainingInterrupted as exc:
-            click.echo(f"Stopped ({exc})", err=True)
-            raise KeyboardInterrupt from None  # the root command exits with 130
 
 
 @click.group("train", cls=TrainerGroup)

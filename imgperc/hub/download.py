@@ -189,8 +189,10 @@ def fetch(remote: RemoteFile, dest: Path, *, show_progress: bool | None = None) 
         raise DownloadError(f"{remote.name}: cannot create {dest.parent} ({exc.strerror})") from None
     part = dest.with_name(f".{dest.name}.part")
     seconds = deadline_seconds(remote.size)
-    deadline = time.monotonic() + seconds
     with FileLock(dest.with_name(f".{dest.name}.lock")):
+        if _holds(dest, remote):
+            return dest  # another process finished it while this one waited for the lock
+        deadline = time.monotonic() + seconds
         if part.exists() and part.stat().st_size > remote.size:
             part.unlink()
         last_error = ""

@@ -6,7 +6,6 @@ import contextlib
 import json
 import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Iterator
 
@@ -14,7 +13,7 @@ import click
 from filelock import FileLock
 
 from .. import plugins, settings
-from ..atomic import umask
+from ..atomic import atomic_folder, umask
 from ..errors import DownloadError, IntegrityError, ModelNotAvailable
 from ..integrity import verify, write_manifest
 from ..modelfile import save_model_file
@@ -129,17 +128,9 @@ def install_folder(name: str) -> Iterator[Path]:
     Like pip and torch.hub leave them, installed folders are readable by every user (0755 under
     the usual umask; files are 0644), so one store can be shared.
     """
-    root = settings.home_dir(MODELS)
-    target = root / name
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=root))
-    try:
+    with atomic_folder(settings.home_dir(MODELS) / name) as staging:
         os.chmod(staging, 0o777 & ~umask())
         yield staging
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(staging, target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 def remove(spec: ModelSpec) -> bool:

@@ -19,7 +19,6 @@ import os
 import random
 import re
 import shutil
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +26,7 @@ from typing import Any
 
 import torch
 
-from ..atomic import atomic_path
+from ..atomic import atomic_folder, atomic_path
 from ..errors import InputError
 from ..modelfile import load_model_file, save_model_file
 
@@ -84,23 +83,16 @@ def save(
     """Write checkpoint ``iteration`` into ``folder`` atomically; keep only it afterwards."""
     folder.mkdir(parents=True, exist_ok=True)
     name = f"iter-{iteration:06d}"
-    staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=folder))
-    try:
+    with atomic_folder(folder / name) as staging:
         save_model_file(staging / WEIGHTS, weights, meta)
         torch.save({**state, "iteration": iteration}, staging / STATE)
         _fsync(staging / WEIGHTS, staging / STATE)
-        final = folder / name
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(staging, final)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     with atomic_path(folder / LATEST, overwrite=True) as tmp:
         tmp.write_text(json.dumps({"iteration": iteration, "folder": name}))
     for old in folder.iterdir():
         if old.name != name and (_FOLDER.match(old.name) or old.name.startswith(".iter-")):
             shutil.rmtree(old, ignore_errors=True)
-    return Checkpoint(iteration, final)
+    return Checkpoint(iteration, folder / name)
 
 
 def _fsync(*paths: Path) -> None:

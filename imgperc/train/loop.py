@@ -28,7 +28,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from .. import __version__
 from ..atomic import atomic_path
-from ..errors import InputError
+from ..errors import InputError, Stopped
 from ..modelfile import load_model_file, save_model_file
 from ..precision import resolve
 from . import checkpoint, log, plot
@@ -46,7 +46,7 @@ CURVE_FILE = "loss_curve.png"
 RUN_ENTRIES = (RUN_FILE, LOG_FILE, MODEL_FILE, CURVE_FILE, "checkpoints", "previews")
 
 
-class TrainingInterrupted(Exception):
+class TrainingInterrupted(Stopped):
     """Raised after a stop signal once the checkpoint is safely written."""
 
     def __init__(self, iteration: int, signal_name: str, out: Path) -> None:

@@ -1,21 +1,16 @@
-"""`imgperc upscale` and the ``sr`` image task (light: the nets load when a command runs)."""
+"""`imgperc upscale` and the ``sr`` image task (loaded when a command runs: `.plugin` registers
+them lazily)."""
 
 from __future__ import annotations
-
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import click
 
 from imgperc.cli.image_files import ImageFilesCommand, model_rows
 from imgperc.inference import engine_options
-from imgperc.io import Image
-from imgperc.tasks import ImageTask, Transform
+from imgperc.tasks import BenchNet, ImageTask
 
 from .models import BICUBIC, TASK
-
-if TYPE_CHECKING:
-    import torch
+from .upscale import PAD, finish_upscaled, prepare, tag
 
 SCALES = ("4", "8")
 MODEL_HELP = "bicubic, a built-in or hub model, a model you trained (`imgperc train sr --name`), or a model file."
@@ -40,24 +35,6 @@ def sr_options() -> tuple[click.Option, ...]:
     )
 
 
-def _prepare(**values: Any) -> Transform:
-    from .upscale import prepare
-
-    return prepare(**values)
-
-
-def _tag(values: dict[str, Any]) -> str:
-    from .upscale import tag
-
-    return tag(values)
-
-
-def _finish(image: Image, pixels: torch.Tensor) -> Image:
-    from .upscale import finish_upscaled
-
-    return finish_upscaled(image, pixels)
-
-
 def sr_task() -> ImageTask:
     """The ``sr`` image task: run by `imgperc upscale`, registered for `imgperc video`."""
     return ImageTask(
@@ -65,9 +42,10 @@ def sr_task() -> ImageTask:
         help="Super-resolution x4/x8 with a built-in model, a trained one, or bicubic.",
         selector="scale",
         options=sr_options(),
-        prepare=_prepare,
-        tag=_tag,
-        finish=_finish,
+        prepare=prepare,
+        tag=tag,
+        finish=finish_upscaled,
+        bench=BenchNet("sr-shuffle", {"scale": 4}, pad=PAD),
     )
 
 

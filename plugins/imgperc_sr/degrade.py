@@ -20,6 +20,12 @@ SIGMA = 1.0
 DEGRADATIONS = ("bicubic", "blur")
 
 
+def quantize(pixels: torch.Tensor, bit_depth: int) -> torch.Tensor:
+    """Round [0, 1] values to what a file of ``bit_depth`` bits holds."""
+    levels = 65535.0 if bit_depth == 16 else 255.0
+    return pixels.clamp(0.0, 1.0).mul(levels).round().div(levels)
+
+
 def gaussian_blur(images: torch.Tensor, sigma: float = SIGMA) -> torch.Tensor:
     """Separable Gaussian blur of [N,C,H,W] (radius 3·sigma, reflection at the borders)."""
     radius = max(1, math.ceil(3 * sigma))
@@ -36,7 +42,7 @@ def gaussian_blur(images: torch.Tensor, sigma: float = SIGMA) -> torch.Tensor:
 def degrade(images: torch.Tensor, scale: int, kind: str = "blur") -> torch.Tensor:
     """[N,3,H,W] high-resolution in [0,1] (H, W multiples of ``scale``) -> [N,3,H/scale,W/scale]."""
     if kind == "bicubic":
-        return (downscale_bicubic(images, scale) * 255).round() / 255
+        return quantize(downscale_bicubic(images, scale), 8)
     if kind != "blur":
         raise ValueError(f"unknown degradation {kind!r} (known: {', '.join(DEGRADATIONS)})")
     h, w = images.shape[-2:]

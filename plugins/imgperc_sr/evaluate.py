@@ -29,13 +29,12 @@ import torch
 
 from imgperc.errors import InputError
 from imgperc.io import Image, read_image
-from imgperc.metrics import SSIM_WINDOW, grid_ratio, y_psnr_ssim
+from imgperc.metrics import SSIM_WINDOW, YReference
 
 from .bicubic import downscale_bicubic
-from .degrade import degrade
+from .degrade import DEGRADATIONS, degrade, quantize
 from .upscale import Upscaler, upscale_image
 
-DEGRADATIONS = ("bicubic", "blur")
 BICUBIC = "bicubic"
 
 
@@ -113,12 +112,6 @@ class Evaluation:
         return out.getvalue()
 
 
-def quantize(pixels: torch.Tensor, bit_depth: int) -> torch.Tensor:
-    """Round [0, 1] values to what a file of ``bit_depth`` bits holds."""
-    levels = 65535.0 if bit_depth == 16 else 255.0
-    return pixels.clamp(0.0, 1.0).mul(levels).round().div(levels)
-
-
 def ground_truth(image: Image, scale: int) -> Image:
     """``image`` cropped to a multiple of ``scale`` (top-left kept), without alpha.
 
@@ -168,10 +161,11 @@ def evaluate(
         name = path.relative_to(data).as_posix() if data is not None else path.name
         scores = ImageScores(name, *truth.size)
         outputs = {}
+        reference = YReference(truth.pixels, scale)
         for name, upscaler in upscalers.items():
             output = quantize(upscale_image(upscaler, low).pixels, truth.bit_depth)
             outputs[name] = output
-            scores.scores[name] = Score(*y_psnr_ssim(output, truth.pixels, scale), grid_ratio(output, truth.pixels, scale))
+            scores.scores[name] = Score(*reference.scores(output))
         result.images.append(scores)
         if on_image is not None:
             on_image(path, truth, low, outputs, scores)

@@ -23,7 +23,7 @@ from torch import nn
 
 from imgperc.netconfig import Int, OneOf, net_config
 
-SCALES = (2, 4, 8)
+from .nets import SCALES
 
 
 class ResidualBlock(nn.Module):

@@ -6,7 +6,6 @@ so `imgperc --help` and `imgperc plugins` never import torch; the modules load w
 
 from __future__ import annotations
 
-import dataclasses
 from functools import partial
 from pathlib import Path
 
@@ -15,7 +14,6 @@ import click
 from imgperc import hookimpl
 from imgperc.hookspecs import Register
 from imgperc.lazy import Deferred, LazyCommand
-from imgperc.tasks import BenchNet, ImageTask
 
 TASK = "sr"
 # transform-net name -> its builder; add a net here
@@ -26,17 +24,10 @@ NETS = {
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"  # the built-in models (see .models)
 
 
-def _builtin_spec(model_id: str):
-    from .models import builtin_specs
+def _builtin_spec(path: Path):
+    from .models import builtin_spec
 
-    return next(spec for spec in builtin_specs() if spec.id == model_id)
-
-
-def _sr_task() -> ImageTask:
-    from .cli import sr_task
-    from .upscale import PAD
-
-    return dataclasses.replace(sr_task(), bench=BenchNet("sr-shuffle", {"scale": 4}, pad=PAD))
+    return builtin_spec(path)
 
 
 @hookimpl
@@ -48,12 +39,12 @@ def register_transform_nets(register: Register) -> None:
 @hookimpl
 def register_models(register: Register) -> None:
     for path in sorted(WEIGHTS_DIR.glob("*.safetensors")):
-        register(path.stem, Deferred(partial(_builtin_spec, path.stem)))
+        register(path.stem, Deferred(partial(_builtin_spec, path)))
 
 
 @hookimpl
 def register_image_tasks(register: Register) -> None:
-    register(TASK, Deferred(_sr_task))
+    register(TASK, Deferred("imgperc_sr.cli:upscale_command.task"))
 
 
 @hookimpl

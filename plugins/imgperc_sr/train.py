@@ -21,10 +21,10 @@ from torch import nn
 
 from imgperc import plugins
 from imgperc.errors import ConfigError, InputError
-from imgperc.netconfig import check_config
+from imgperc.netconfig import full_config
 from imgperc.io import read_image, resize
 from imgperc.limits import FINITE_FLOAT
-from imgperc.losses import LossReport, PerceptualLoss, resolve_recipe
+from imgperc.losses import LossReport, PerceptualLoss, get_preset, resolve_recipe
 from imgperc.train import TrainJob, common_options, list_images, split_settings, train
 
 from .degrade import DEGRADATIONS, degrade
@@ -39,11 +39,7 @@ DEGRADATION_META = {
 TASK = "sr"
 LOSSES = {"feat": "sr-feat", "perceptual": "sr-perceptual", "pixel": "sr-pixel", "l1": "sr-l1"}
 PREVIEW_IMAGES = 2
-# Each architecture's config keys for --channels/--residual-blocks, and their defaults.
-ARCHITECTURES = {
-    "sr-johnson": {"builder": sr_johnson, "channels": 64, "residual_blocks": 4},
-    "sr-shuffle": {"builder": sr_shuffle, "channels": 32, "residual_blocks": 6},
-}
+ARCHITECTURES = {"sr-johnson": sr_johnson, "sr-shuffle": sr_shuffle}  # --arch -> builder
 MIN_RESCALE = 0.5
 
 
@@ -129,7 +125,7 @@ class SRJob(TrainJob):
             raise InputError(f"--arch must be one of {', '.join(ARCHITECTURES)}, got {arch!r}")
         if arch != "sr-johnson" and skip != "bicubic":
             raise InputError(f"--skip {skip} applies to sr-johnson only ({arch} always adds to a bicubic enlargement)")
-        if loss in ("pixel", "l1") and loss_network is not None and preset is None:
+        if loss_network is not None and preset is None and get_preset(LOSSES[loss]).network is None:
             raise InputError(f"--loss {loss} uses no loss network; drop --loss-network or choose a --preset")
         self.data = Path(data)
         self.files = list_images(self.data)
@@ -139,22 +135,16 @@ class SRJob(TrainJob):
                                      content_weight=content_weight, tv_weight=tv_weight, pixel_weight=pixel_weight)
         if self.recipe.style_layers and self.recipe.style_weight:
             raise InputError(f"loss recipe '{self.recipe.name}' has a style term; super-resolution needs none")
-        defaults = ARCHITECTURES[arch]
-        self.config: dict[str, Any] = {
-            "scale": scale,
-            "channels": defaults["channels"] if channels is None else channels,
-            "residual_blocks": defaults["residual_blocks"] if residual_blocks is None else residual_blocks,
-        }
-        if arch == "sr-johnson":
-            self.config["skip"] = skip
+        given = {"scale": scale, "channels": channels, "residual_blocks": residual_blocks,
+                 "skip": skip if arch == "sr-johnson" else None}
         try:
-            check_config(defaults["builder"], self.config)
+            self.config: dict[str, Any] = full_config(ARCHITECTURES[arch], {k: v for k, v in given.items() if v is not None})
         except ConfigError as exc:
             raise InputError(f"--channels/--residual-blocks: {exc}") from None
         self.objective: PerceptualLoss | None = None
 
     def build_net(self) -> nn.Module:
-        return ARCHITECTURES[self.architecture]["builder"](**self.config)
+        return ARCHITECTURES[self.architecture](**self.config)
 
     def sampler(self) -> PatchPair:
         return PatchPair(self.patch_size, self.scale, self.degradation, self.augment_data)

@@ -1,21 +1,21 @@
-"""`imgperc stylize` (a style over image files and folders) and the ``style`` image task.
-
-Light to import: the nets (`.stylize`, torch) load when a command runs.
-"""
+"""`imgperc stylize` (a style over image files and folders) and the ``style`` image task
+(loaded when a command runs: `.plugin` registers them lazily)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import click
 
 from imgperc.cli.image_files import ImageFilesCommand, model_rows
-from imgperc.inference import engine_options
+from imgperc.inference import DEFAULT_PAD, engine_options
 from imgperc.limits import FiniteFloatRange
-from imgperc.tasks import ImageTask, Transform
+from imgperc.tasks import BenchNet, ImageTask
+
+from .stylize import prepare, tag
 
 TASK = "style"
+DEFAULT_STYLE = "muse"
 
 
 def style_options() -> tuple[click.Option, ...]:
@@ -39,18 +39,6 @@ def style_options() -> tuple[click.Option, ...]:
     )
 
 
-def _prepare(**values: Any) -> Transform:
-    from .stylize import prepare
-
-    return prepare(**values)
-
-
-def _tag(values: dict[str, Any]) -> str:
-    from .stylize import tag
-
-    return tag(values)
-
-
 def style_task() -> ImageTask:
     """The ``style`` image task: run by `imgperc stylize`, registered for `imgperc video`."""
     return ImageTask(
@@ -58,8 +46,10 @@ def style_task() -> ImageTask:
         help="Fast neural style transfer with a pretrained style or a trained net file.",
         selector="style",
         options=style_options(),
-        prepare=_prepare,
-        tag=_tag,
+        prepare=prepare,
+        tag=tag,
+        default_model=DEFAULT_STYLE,
+        bench=BenchNet("ml5", pad=DEFAULT_PAD),
     )
 
 

@@ -13,7 +13,6 @@ installs it as a user style).
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -30,8 +29,8 @@ from imgperc.io import read_image
 from imgperc.limits import FiniteFloatRange
 from imgperc.losses import LossReport, feature_reconstruction_loss, gram_matrix, load_loss_network, network_def, pixel_loss, style_loss
 from imgperc.losses.recipe import PIXEL_NORMS, VGG19_STYLE_LAYERS
-from imgperc.netconfig import check_config
-from imgperc.train import TrainJob, TrainingInterrupted, common_options, list_images, split_settings, train
+from imgperc.netconfig import full_config
+from imgperc.train import TrainJob, common_options, list_images, split_settings, train
 
 from .train import ContentCrop, center_crop
 
@@ -119,12 +118,9 @@ def student_config(arch: str, config: dict[str, Any]) -> dict[str, Any]:
     keeps the image size; a one-line error names the architecture otherwise."""
     builder = plugins.registry("transform_nets").get(arch)
     try:
-        check_config(builder, config)
+        full = full_config(builder, config)
     except ConfigError as exc:
         raise ConfigError(f"student {arch}: {exc}") from None
-    bound = inspect.signature(builder).bind_partial(**config)
-    bound.apply_defaults()
-    full = dict(bound.arguments)
     try:
         with torch.device("meta"):
             net = builder(**full)
@@ -300,8 +296,4 @@ def distill_command(**values: Any) -> None:
         content_layer=options.pop("content_layer"),
     )
     job = DistillJob(teacher, options.pop("data"), config=config, loss=loss, **options)
-    try:
-        train(job, settings)
-    except TrainingInterrupted as exc:  # exit as `imgperc train` does: 130, after this line
-        click.echo(f"Stopped ({exc})", err=True)
-        raise KeyboardInterrupt from None
+    train(job, settings)

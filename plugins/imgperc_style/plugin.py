@@ -6,7 +6,6 @@ so `imgperc --help` and `imgperc plugins` never import torch; the modules load w
 
 from __future__ import annotations
 
-import dataclasses
 from functools import partial
 
 import click
@@ -14,12 +13,10 @@ import click
 from imgperc import hookimpl
 from imgperc.hookspecs import Register
 from imgperc.lazy import Deferred, LazyCommand
-from imgperc.tasks import BenchNet, ImageTask
 
 from .ml5_styles import STYLES
 
 TASK = "style"
-DEFAULT_STYLE = "muse"
 # transform-net name -> its builder
 NETS = {"johnson": "imgperc_style.nets:johnson", "ml5": "imgperc_style.ml5:ml5", "light": "imgperc_style.light:light"}
 
@@ -28,14 +25,6 @@ def _ml5_spec(style_id: str):
     from .ml5 import model_specs
 
     return next(spec for spec in model_specs() if spec.id == style_id)
-
-
-def _style_task() -> ImageTask:
-    from imgperc.inference import DEFAULT_PAD
-
-    from .cli import style_task
-
-    return dataclasses.replace(style_task(), default_model=DEFAULT_STYLE, bench=BenchNet("ml5", pad=DEFAULT_PAD))
 
 
 @hookimpl
@@ -52,7 +41,7 @@ def register_models(register: Register) -> None:
 
 @hookimpl
 def register_image_tasks(register: Register) -> None:
-    register(TASK, Deferred(_style_task))
+    register(TASK, Deferred("imgperc_style.cli:stylize_command.task"))
 
 
 @hookimpl
