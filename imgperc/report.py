@@ -1,20 +1,44 @@
 """Where an `imgperc eval TASK` report goes: CSV and JSON results, optional crops.
 
 Every target is checked before any work starts, so a long evaluation never ends on a file
-it may not replace; results are written atomically.
+it may not replace; results and crops are written atomically.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 import click
+from PIL import Image as PILImage
+from PIL import ImageDraw
 
 from .atomic import atomic_path, check_writable
 
+if TYPE_CHECKING:
+    import torch
+
 RESULT_FORMATS = ("csv", "json")
+GAP = 4
+LABEL_HEIGHT = 14
+CHAR_WIDTH = 6  # of Pillow's default font
+
+
+def labelled_row(panels: list[tuple[str, "torch.Tensor"]], *, fit_labels: bool = False) -> PILImage.Image:
+    """Same-size ``[3,H,W]`` images in [0, 1] side by side on white, each labelled above.
+
+    ``fit_labels`` keeps the end of a label that is wider than its panel.
+    """
+    h, w = panels[0][1].shape[-2:]
+    sheet = PILImage.new("RGB", (len(panels) * (w + GAP) - GAP, h + LABEL_HEIGHT), "white")
+    draw = ImageDraw.Draw(sheet)
+    for i, (label, pixels) in enumerate(panels):
+        x = i * (w + GAP)
+        array = pixels.clamp(0, 1).mul(255).round().byte().permute(1, 2, 0).contiguous().cpu().numpy()
+        sheet.paste(PILImage.fromarray(array, "RGB"), (x, LABEL_HEIGHT))
+        draw.text((x + 2, 1), label[-(w // CHAR_WIDTH) :] if fit_labels else label, fill="black")
+    return sheet
 
 
 @dataclass(frozen=True)
@@ -43,6 +67,11 @@ class ReportFiles:
             self.crops.mkdir(parents=True, exist_ok=True)
             for name in crop_names:
                 check_writable(self.crop(name), overwrite=self.force)
+
+    def save_crop(self, name: str, sheet: PILImage.Image) -> None:
+        """Write crop ``name`` (a PNG) atomically."""
+        with atomic_path(self.crop(name), overwrite=self.force) as tmp:
+            sheet.save(tmp, "PNG")
 
     def write(self, csv: str, json: str) -> None:
         """Write both result files atomically and print their paths."""

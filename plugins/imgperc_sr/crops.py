@@ -6,20 +6,11 @@ gradient magnitude of its luma), so the differences between methods show where t
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image as PILImage
-from PIL import ImageDraw
 
-from imgperc.atomic import atomic_path
-
-GAP = 4
-LABEL_HEIGHT = 14
-BACKGROUND = (255, 255, 255)
-TEXT = (0, 0, 0)
+from imgperc.report import labelled_row
 
 
 def busiest_square(pixels: torch.Tensor, size: int) -> tuple[int, int]:
@@ -34,11 +25,6 @@ def busiest_square(pixels: torch.Tensor, size: int) -> tuple[int, int]:
     return (index // energy.shape[1]) * stride, (index % energy.shape[1]) * stride
 
 
-def _panel(pixels: torch.Tensor) -> PILImage.Image:
-    array = pixels.clamp(0, 1).mul(255).round().byte().permute(1, 2, 0).cpu().numpy()
-    return PILImage.fromarray(np.ascontiguousarray(array), "RGB")
-
-
 def side_by_side(truth: torch.Tensor, low: torch.Tensor, outputs: dict[str, torch.Tensor], labels: dict[str, str], scale: int, size: int) -> PILImage.Image:
     """One row of labelled panels: the input (nearest-neighbour enlarged), each output, the truth."""
     h, w = truth.shape[-2:]
@@ -50,17 +36,4 @@ def side_by_side(truth: torch.Tensor, low: torch.Tensor, outputs: dict[str, torc
     lr_window = low[:, top // scale : (top + size) // scale, left // scale : (left + size) // scale]
     nearest = F.interpolate(lr_window[None], scale_factor=scale, mode="nearest")[0]
     panels = [("input", nearest)] + [(labels.get(name, name), out[window]) for name, out in outputs.items()] + [("ground truth", truth[window])]
-    sheet = PILImage.new("RGB", (len(panels) * (size + GAP) - GAP, size + LABEL_HEIGHT), BACKGROUND)
-    draw = ImageDraw.Draw(sheet)
-    for i, (label, pixels) in enumerate(panels):
-        x = i * (size + GAP)
-        sheet.paste(_panel(pixels), (x, LABEL_HEIGHT))
-        draw.text((x + 2, 1), label, fill=TEXT)
-    return sheet
-
-
-def save_sheet(sheet: PILImage.Image, path: Path, *, overwrite: bool) -> None:
-    """Write a crop sheet atomically (PNG, or JPEG by extension)."""
-    jpeg = path.suffix.lower() in (".jpg", ".jpeg")
-    with atomic_path(path, overwrite=overwrite) as tmp:
-        sheet.save(tmp, "JPEG", quality=90) if jpeg else sheet.save(tmp, "PNG")
+    return labelled_row(panels)

@@ -13,7 +13,7 @@ from imgperc.io import Image, collect_inputs
 from imgperc.report import ReportFiles
 
 from .cli import MODEL_HELP, SCALES
-from .crops import save_sheet, side_by_side
+from .crops import side_by_side
 from .evaluate import BICUBIC, DEGRADATIONS, Evaluation, ImageScores, Score, evaluate
 from .models import builtin_specs, choose
 from .upscale import load_upscaler
@@ -81,7 +81,7 @@ def eval_sr_command(
         if crops is not None:
             labels = {m: f"{m} {s.psnr:.2f} dB" for m, s in scores.scores.items()}
             sheet = side_by_side(truth.pixels, low.pixels, outputs, labels, factor, crop_size)
-            save_sheet(sheet, report.crop(f"{path.stem}.x{factor}"), overwrite=force)
+            report.save_crop(f"{path.stem}.x{factor}", sheet)
         if console.is_terminal:
             console.print(f"{scores.image}: " + ", ".join(f"{m} {s.psnr:.2f} dB" for m, s in scores.scores.items()))
 

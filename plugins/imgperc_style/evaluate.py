@@ -22,17 +22,15 @@ from typing import Callable
 import click
 import torch
 from PIL import Image as PILImage
-from PIL import ImageDraw
 from rich.console import Console
 from rich.table import Table
 
 from imgperc import plugins
 from imgperc.api import resize_longest
-from imgperc.atomic import atomic_path
-from imgperc.report import ReportFiles
+from imgperc.report import ReportFiles, labelled_row
 from imgperc.errors import InputError, PluginError
 from imgperc.inference import report_options, select_device
-from imgperc.io import Image, collect_inputs, read_image, to_pil
+from imgperc.io import collect_inputs, read_image
 from imgperc.lazy import load
 from imgperc.losses import LossRecipe, PerceptualLoss, get_preset
 
@@ -40,9 +38,6 @@ from .stylize import StyleTransform, choose, load_net
 
 DEFAULT_PRESET = "vgg19-relu3"
 GATYS_OPTIMIZER = "imgperc_gatys.gatys:optimize"
-LABEL_HEIGHT = 14
-CHAR_WIDTH = 6  # of Pillow's default font
-GAP = 4
 
 Method = Callable[[torch.Tensor], torch.Tensor]
 """A way to stylize a photo: [1,3,H,W] in [0,1] -> the same shape."""
@@ -182,13 +177,7 @@ def side_by_side(panels: list[tuple[str, torch.Tensor]], crop: int) -> PILImage.
     h, w = panels[0][1].shape[-2:]
     side_h, side_w = min(crop, h), min(crop, w)
     top, left = (h - side_h) // 2, (w - side_w) // 2
-    sheet = PILImage.new("RGB", (len(panels) * (side_w + GAP) - GAP, side_h + LABEL_HEIGHT), "white")
-    draw = ImageDraw.Draw(sheet)
-    for i, (label, pixels) in enumerate(panels):
-        x = i * (side_w + GAP)
-        sheet.paste(to_pil(Image(pixels[0, :, top : top + side_h, left : left + side_w].cpu(), None)), (x, LABEL_HEIGHT))
-        draw.text((x + 2, 1), label[-(side_w // CHAR_WIDTH) :], fill="black")  # the end of a long label
-    return sheet
+    return labelled_row([(label, pixels[0, :, top : top + side_h, left : left + side_w]) for label, pixels in panels], fit_labels=True)
 
 
 def _table(result: StyleEvaluation) -> Table:
@@ -251,8 +240,7 @@ def eval_style_command(
     def on_image(path: Path, photo: torch.Tensor, outputs: dict[str, torch.Tensor], entry: ImageLosses) -> None:
         if crops is not None:
             panels = [("photo", photo)] + [(f"{m} {entry.losses[m].style:.3g}", out) for m, out in outputs.items()]
-            with atomic_path(report.crop(f"{path.stem}.{style_image.stem}"), overwrite=force) as tmp:
-                side_by_side(panels, crop_size).save(tmp, "PNG")
+            report.save_crop(f"{path.stem}.{style_image.stem}", side_by_side(panels, crop_size))
         if console.is_terminal:
             console.print(f"{entry.image}: " + ", ".join(f"{m} style {l.style:.4g}" for m, l in entry.losses.items()))
 
