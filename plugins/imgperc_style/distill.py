@@ -25,18 +25,16 @@ from imgperc import plugins
 from imgperc.errors import ConfigError, InputError
 from imgperc.hub import ResolvedModel, resolve_model
 from imgperc.inference import DEFAULT_PAD, net_device, run_net
-from imgperc.io import read_image
 from imgperc.limits import FiniteFloatRange
 from imgperc.losses import LossReport, feature_reconstruction_loss, gram_matrix, load_loss_network, network_def, pixel_loss, style_loss
 from imgperc.losses.recipe import PIXEL_NORMS, VGG19_STYLE_LAYERS
 from imgperc.netconfig import full_config
 from imgperc.train import TrainJob, common_options, list_images, split_settings, train
 
-from .train import ContentCrop, center_crop
+from .train import ContentCrop, preview_crops
 
 TASK = "style"
 DEFAULT_ARCH = "light"
-PREVIEW_IMAGES = 3
 WEIGHT = FiniteFloatRange(min=0.0)
 
 
@@ -162,28 +160,14 @@ class DistillJob(TrainJob):
         self.loss_weights = loss.validate()
         self.data = Path(data)
         self.files = list_images(self.data)
-        self.preview_inputs = self._preview_inputs()
+        self.preview_inputs = preview_crops(self.files, self.image_size, any_readable=True)
+        if not self.preview_inputs:
+            raise InputError(f"--data {self.data}: none of its {len(self.files)} images could be read")
         self.teacher = teacher
         loaded = teacher.load()  # a hub teacher is downloaded here, once
         self.teacher_net = loaded.net.requires_grad_(False)
         self.teacher_meta = loaded.meta
         self.objective: DistillObjective | None = None
-
-    def _preview_inputs(self) -> list[torch.Tensor]:
-        """Centre crops of up to ``PREVIEW_IMAGES`` readable images spread over the data."""
-        count = len(self.files)
-        picks = sorted({round(i * (count - 1) / max(PREVIEW_IMAGES - 1, 1)) for i in range(PREVIEW_IMAGES)})
-        inputs = []
-        for index in dict.fromkeys([*picks, *range(count)]):  # fall back on any readable image
-            if len(inputs) == len(picks):
-                break
-            try:
-                inputs.append(center_crop(read_image(self.files[index]).pixels, self.image_size))
-            except InputError:
-                continue
-        if not inputs:
-            raise InputError(f"--data {self.data}: none of its {count} images could be read")
-        return inputs
 
     def build_net(self) -> nn.Module:
         return plugins.registry("transform_nets").get(self.architecture)(**self.config)

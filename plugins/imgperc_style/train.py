@@ -48,6 +48,22 @@ def center_crop(pixels: torch.Tensor, size: int) -> torch.Tensor:
     return image[:, top : top + size, left : left + size]
 
 
+def preview_crops(files: list[Path], size: int, *, any_readable: bool = False) -> list[torch.Tensor]:
+    """Centre crops of ``PREVIEW_IMAGES`` images spread over ``files`` (unreadable ones skipped;
+    with ``any_readable``, other files stand in for them)."""
+    count = len(files)
+    picks = sorted({round(i * (count - 1) / max(PREVIEW_IMAGES - 1, 1)) for i in range(PREVIEW_IMAGES)})
+    crops: list[torch.Tensor] = []
+    for index in dict.fromkeys([*picks, *range(count)]) if any_readable else picks:
+        if len(crops) == len(picks):
+            break
+        try:
+            crops.append(center_crop(read_image(files[index]).pixels, size))
+        except InputError:
+            continue
+    return crops
+
+
 def parse_layers(value: str | None) -> list[str] | None:
     """``relu1_2,relu2_2`` -> names (None keeps the preset's)."""
     if value is None:
@@ -127,13 +143,7 @@ class StyleJob(TrainJob):
     def previews(self, net: nn.Module) -> list[list[torch.Tensor]]:
         from imgperc.inference import net_device, run_net
 
-        picks = sorted({round(i * (len(self.files) - 1) / max(PREVIEW_IMAGES - 1, 1)) for i in range(PREVIEW_IMAGES)})
-        inputs = []
-        for index in picks:
-            try:
-                inputs.append(center_crop(read_image(self.files[index]).pixels, self.image_size))
-            except InputError:
-                continue
+        inputs = preview_crops(self.files, self.image_size)
         if not inputs:
             return [[resize(self.style, longest=self.image_size)]]
         batch = torch.stack(inputs).to(net_device(net))
