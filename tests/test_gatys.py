@@ -68,6 +68,25 @@ def test_objective_decreases_on_a_tiny_image(use_mirror, optimizer):
     assert totals[-1] == pytest.approx(loss(result).values()["total"], rel=1e-4)
 
 
+class _Quadratic:
+    """A loss-like objective: ``total`` and its ``values()``, as `optimize` reads them."""
+
+    def __call__(self, y):
+        total = ((y - 0.3) ** 2).sum()
+        return type("Result", (), {"total": total, "values": lambda self: {"total": float(total)}})()
+
+
+def test_reported_objective_is_the_iterates_even_when_a_line_search_fails(monkeypatch):
+    import imgperc_gatys.lbfgs as lbfgs
+
+    monkeypatch.setattr(lbfgs, "MAX_HALVINGS", 1)  # with a huge step, searches fail
+    steps: list[Step] = []
+    optimize(_Quadratic(), torch.full((1, 3, 4, 4), 0.9), 6, lr=1e6, on_step=steps.append)
+    for step in steps:  # each reported value belongs to the image reported with it
+        assert step.values["total"] == pytest.approx(float(((step.image - 0.3) ** 2).sum()), rel=1e-6)
+    assert any(torch.equal(a.image, b.image) for a, b in zip(steps, steps[1:]))  # a search did fail
+
+
 def test_initial_image():
     content = torch.rand(1, 3, 5, 6)
     assert torch.equal(initial_image(content, "content"), content)

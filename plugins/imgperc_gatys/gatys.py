@@ -83,10 +83,14 @@ def optimize(
             return result.total
 
         solver = ProjectedLBFGS(start, objective, lr=lr)
-        report(0, solver.x, dict(values))
+        accepted = dict(values)
+        report(0, solver.x, accepted)
         for i in range(1, iterations + 1):
-            solver.step()  # its last evaluation is the accepted iterate
-            report(i, solver.x, dict(values))
+            before = solver.x
+            solver.step()
+            if solver.x is not before:  # a new iterate: the last evaluation was it
+                accepted = dict(values)
+            report(i, solver.x, accepted)  # a failed line search keeps the iterate and its terms
         return solver.x
     x = start.detach().clone().clamp_(0, 1).requires_grad_(True)
     adam = torch.optim.Adam([x], lr=lr)
