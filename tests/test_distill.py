@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 import os
 import signal
 import subprocess
@@ -22,6 +23,7 @@ from imgperc.train import checkpoint, log
 from imgperc_sr.nets import sr_johnson
 from imgperc_style.distill import DistillLoss, DistillObjective, parse_config, student_config
 from imgperc_style.nets import JohnsonNet
+from imgperc_style.teacher_pairs import PairCrop
 
 from conftest import DATA_DIR
 from hardening_cli import one_error_line, run_cli
@@ -82,10 +84,10 @@ def test_distill_writes_a_style_model_that_stylize_uses(tmp_path, capsys, photos
     assert meta["iterations"] == 3 and meta["style"] == "tiny"
     assert meta["teacher"] == {"name": "teacher", "file": str(teacher.resolve()), "architecture": "johnson",
                                "config": {"channels": 2, "residual_blocks": 0}}
-    assert meta["data"] == {"folder": str(photos), "images": 4, "image_size": 16}
+    assert meta["data"] == {"folder": str(photos), "images": 3, "image_size": 16, "crop_size": 16}  # the damaged photo skipped
     assert meta["distillation"]["style"] == 1.0 and meta["loss_network"] == "tiny"
     records = log.read(out / "log.jsonl")
-    assert [r["iteration"] for r in records] == [1, 2, 3] and records[-1]["skipped_images"] == 1
+    assert [r["iteration"] for r in records] == [1, 2, 3]
     assert set(records[0]["loss"]) == {"total", "pixel", "feature:relu2", "style:relu1", "style:relu2", "content:relu1"}
     assert sorted(p.name for p in (out / "previews").iterdir()) == ["iter-000002.png", "iter-000003.png"]
     assert Image.open(out / "previews" / "iter-000003.png").size == (3 * 16 + 2 * 4, 3 * 16 + 2 * 4)  # inputs, teacher, student
@@ -93,6 +95,21 @@ def test_distill_writes_a_style_model_that_stylize_uses(tmp_path, capsys, photos
     code, _, err = run_cli(capsys, "stylize", "--model", out / "model.safetensors", DATA_DIR / "content" / "stata.jpg", "-o", picture, "--size", "40")
     assert code == 0, err
     assert max(Image.open(picture).size) == 40
+
+
+def test_teacher_outputs_are_computed_once_and_crops_cut_both_halves_alike(tmp_path, capsys, photos, teacher):
+    args = ["--teacher", teacher, "--data", photos, "--iterations", "1", *PIXEL_ONLY, *TINY_STUDENT]
+    code, out, err = _distill(capsys, *args, "--out", tmp_path / "a")
+    assert code == 0, err
+    assert "teacher outputs: stylizing 4 of 4 photos once" in out
+    code, out, err = _distill(capsys, *args, "--out", tmp_path / "b", "--image-size", "20", "--crop-size", "16")
+    assert code == 0 and "stylizing 4 of 4" in out  # another size: its own pairs (the damaged photo counted once)
+    code, out, err = _distill(capsys, *args, "--out", tmp_path / "c")
+    assert code == 0 and "teacher outputs" not in out  # the same teacher and size: cached
+    pair = torch.cat([torch.arange(48.0).view(1, 4, 12).expand(3, 4, 12), torch.arange(48.0).view(1, 4, 12).expand(3, 4, 12) + 100], -1)
+    for seed in range(8):
+        photo, styled = PairCrop(4)(pair, random.Random(seed))
+        assert photo.shape == styled.shape == (3, 4, 4) and torch.equal(styled, photo + 100)
 
 
 def test_objective_terms_are_distances_to_the_teacher_and_the_photo(tiny_network):
@@ -155,6 +172,7 @@ def sr_file(tmp_path):
         (["--feature-layers", "relu9_9"], "loss network 'vgg19' has no layer relu9_9"),
         (["--feature-layers", ""], "--feature-weight 1e-05 needs at least one layer in --feature-layers"),
         (["--image-size", "18"], "--image-size must be a multiple of 4"),
+        (["--crop-size", "260"], "--crop-size must be a multiple of 4 from 16 to --image-size 256, got 260"),
     ],
 )
 def test_bad_inputs_are_one_line_errors_before_any_work(tmp_path, capsys, photos, teacher, sr_file, args, message):

@@ -2,10 +2,11 @@
 
 The teacher is a pretrained style (``muse``, ``wave``, ...), a user's trained style or a style
 model file; the student is any registered transform net, by default ``light`` (a tenth of
-ml5's FLOPs). Each batch of random crops goes through the teacher (no gradients, fp32, with the
-reflection padding `imgperc stylize` uses) and the student; the loss is the student's distance
-to the teacher's output: per pixel (L1 by default) plus loss-network features (VGG-19 relu2_2
-by default), optionally Gram matrices (style) and the content of the photo itself. The core
+ml5's FLOPs). The teacher stylizes each photo once (fp32, with the reflection padding `imgperc
+stylize` uses; cached, see `teacher_pairs`), and each batch takes the same random crops of the
+photos and of the teacher's outputs; the loss is the student's distance to the teacher's output:
+per pixel (L1 by default) plus loss-network features (VGG-19 relu2_2 by default), optionally Gram
+matrices (style) and the content of the photo itself. The core
 trainer (`imgperc.train`) does the rest: checkpoints, resume, previews, log, loss curve,
 torchrun. The result is a ``style`` model file for `imgperc stylize --model` (``--name``
 installs it as a user style).
@@ -31,7 +32,8 @@ from imgperc.losses.recipe import PIXEL_NORMS, VGG19_STYLE_LAYERS
 from imgperc.netconfig import full_config
 from imgperc.train import TrainJob, common_options, list_images, split_settings, train
 
-from .train import ContentCrop, preview_crops
+from .teacher_pairs import PairCrop, cache_folder, make_pairs, teacher_output
+from .train import preview_crops
 
 TASK = "style"
 DEFAULT_ARCH = "light"
@@ -131,12 +133,6 @@ def student_config(arch: str, config: dict[str, Any]) -> dict[str, Any]:
     return full
 
 
-def teacher_output(teacher: nn.Module, photos: torch.Tensor) -> torch.Tensor:
-    """The teacher's stylization of ``photos`` as `imgperc stylize` makes it (fp32, reflection pad)."""
-    with torch.autocast(photos.device.type, enabled=False):
-        return run_net(teacher, photos.float(), pad=DEFAULT_PAD).clone()  # a normal tensor, not an inference one
-
-
 class DistillJob(TrainJob):
     """A student net trained to reproduce one teacher style model."""
 
@@ -150,6 +146,7 @@ class DistillJob(TrainJob):
         arch: str = DEFAULT_ARCH,
         config: dict[str, Any] | None = None,
         image_size: int = 256,
+        crop_size: int | None = None,
         loss: DistillLoss = DistillLoss(),
     ) -> None:
         self.architecture = arch
@@ -157,9 +154,12 @@ class DistillJob(TrainJob):
         if image_size < 16 or image_size % 4:
             raise InputError(f"--image-size must be a multiple of 4 and at least 16, got {image_size}")
         self.image_size = image_size
+        self.crop_size = image_size if crop_size is None else crop_size
+        if not 16 <= self.crop_size <= image_size or self.crop_size % 4:
+            raise InputError(f"--crop-size must be a multiple of 4 from 16 to --image-size {image_size}, got {self.crop_size}")
         self.loss_weights = loss.validate()
         self.data = Path(data)
-        self.files = list_images(self.data)
+        self.photos = self.files = list_images(self.data)
         self.preview_inputs = preview_crops(self.files, self.image_size, any_readable=True)
         if not self.preview_inputs:
             raise InputError(f"--data {self.data}: none of its {len(self.files)} images could be read")
@@ -172,16 +172,19 @@ class DistillJob(TrainJob):
     def build_net(self) -> nn.Module:
         return plugins.registry("transform_nets").get(self.architecture)(**self.config)
 
-    def sampler(self) -> ContentCrop:
-        return ContentCrop(self.image_size)
+    def sampler(self) -> PairCrop:
+        return PairCrop(self.crop_size)
 
     def setup(self, device: torch.device) -> None:
+        """Stylize each photo with the teacher once (cached pairs: see `teacher_pairs`)."""
         self.teacher_net.to(device)
+        folder = cache_folder(self.teacher.file(), self.image_size)
+        self.files = make_pairs(self.teacher_net, self.photos, folder, self.image_size, device, report=click.echo)
         self.objective = DistillObjective(self.loss_weights).to(device)
 
     def loss(self, net: nn.Module, batch: tuple[torch.Tensor, ...]) -> LossReport:
-        (photos,) = batch
-        return self.objective(net(photos), teacher_output(self.teacher_net, photos), photos)
+        photos, targets = batch
+        return self.objective(net(photos), targets, photos)
 
     def previews(self, net: nn.Module) -> list[list[torch.Tensor]]:
         """The inputs, the teacher's outputs under them, the student's under those."""
@@ -200,6 +203,7 @@ class DistillJob(TrainJob):
             "teacher": self._teacher_id(),
             "data": str(self.data.resolve()),
             "image_size": self.image_size,
+            "crop_size": self.crop_size,
             "loss": self.loss_weights.to_dict(),
         }
 
@@ -210,7 +214,7 @@ class DistillJob(TrainJob):
             "teacher": {**self._teacher_id(), "architecture": meta.get("architecture"), "config": meta.get("config")},
             "distillation": self.loss_weights.to_dict(),
             "loss_network": self.loss_weights.network if self.loss_weights.taps else None,
-            "data": {"folder": str(self.data), "images": len(self.files), "image_size": self.image_size},
+            "data": {"folder": str(self.data), "images": len(self.files), "image_size": self.image_size, "crop_size": self.crop_size},
         }
 
     def describe(self) -> str:
@@ -243,7 +247,8 @@ def parse_config(pairs: tuple[str, ...]) -> dict[str, int]:
 @click.option("--width", type=int, default=None, help="Student config 'width' (light: channels at 1/4 resolution) [default: the net's].")
 @click.option("--depth", type=int, default=None, help="Student config 'depth' (light: residual blocks) [default: the net's].")
 @click.option("--config", "config_pairs", multiple=True, metavar="KEY=N", help="Other student config (repeat), e.g. --arch johnson --config channels=16.")
-@click.option("--image-size", type=int, default=256, show_default=True, help="Training crops are this size squared.")
+@click.option("--image-size", type=int, default=256, show_default=True, help="Photos are resized to this shorter side and stylized once by the teacher.")
+@click.option("--crop-size", type=int, default=None, help="Side of the square training crops cut from them [default: --image-size]; smaller crops make loss-network terms cheaper.")
 @click.option("--loss-network", default=DistillLoss.network, show_default=True, help="Loss network of the feature, style and content terms.")
 @click.option("--pixel-weight", type=WEIGHT, default=DistillLoss.pixel, show_default=True, help="Per-pixel distance to the teacher's output.")
 @click.option("--pixel-norm", type=click.Choice(PIXEL_NORMS), default=DistillLoss.pixel_norm, show_default=True)
