@@ -23,17 +23,23 @@ if TYPE_CHECKING:
 Catalogue = Callable[[], dict[str, list[tuple[str, str]]]]
 
 
-def model_rows(task: str) -> list[tuple[str, str]]:
-    """``(name, description)`` of every hub model of ``task``, then of the user's trained ones."""
+def model_rows(task: str, builtin: bool | None = None) -> list[tuple[str, str]]:
+    """``(name, description)`` of every hub model of ``task``, then of the user's trained ones.
+
+    ``builtin=True``: only the models shipped with their plugin; ``False``: all but those.
+    """
     from ..hub import specs
     from ..hub.user import user_models
 
     rows = []
     for spec in sorted((s for s in specs().values() if s.task == task), key=lambda s: s.id):
+        if builtin is not None and (spec.builtin is not None) != builtin:
+            continue
         where = "built in" if spec.builtin is not None else "downloaded on first use"
         aliases = f"; also {', '.join(spec.aliases)}" if spec.aliases else ""
         rows.append((spec.id, f"{spec.description} ({where}{aliases})"))
-    return rows + [(name, f"trained by you (`imgperc train {task} --name`)") for name in sorted(user_models(task))]
+    users = [] if builtin else sorted(user_models(task))
+    return rows + [(name, f"trained by you (`imgperc train {task} --name`)") for name in users]
 
 
 def _file_options(resize: bool) -> list[click.Option]:

@@ -17,7 +17,6 @@ from typing import Any, Mapping
 from imgperc import hub
 from imgperc.errors import InputError, ModelNotAvailable, PluginError
 from imgperc.hub import ResolvedModel, resolve_model
-from imgperc.modelfile import read_metadata
 
 from . import plugin
 
@@ -51,21 +50,16 @@ def _describe(meta: dict[str, Any], scale: int) -> str:
 
 def builtin_spec(path: Path) -> hub.ModelSpec:
     """The built-in hub entry for one super-resolution model file (named after the file)."""
-    try:
-        meta = read_metadata(path)
-    except InputError as exc:
-        raise PluginError(f"built-in model {path.name} is damaged ({exc})") from None
+    meta = hub.builtin_metadata(path, TASK, LABEL)
     scale = model_scale(meta)
-    if meta.get("task") != TASK or scale is None:
-        raise PluginError(f"built-in model {path.name} is not a super-resolution model with a scale")
+    if scale is None:
+        raise PluginError(f"built-in model {path.name} is a super-resolution model without a scale")
     data = meta.get("data", {})
-    return hub.ModelSpec(
-        id=path.stem,
-        task=TASK,
+    return hub.builtin_model(
+        path,
+        meta,
         description=_describe(meta, scale),
-        license=meta.get("license", "MIT"),
-        source=meta.get("source", f"trained by imgperc (`imgperc train sr`) on {data.get('folder', 'its training set')}"),
-        builtin=path,
+        source=f"trained by imgperc (`imgperc train sr`) on {data.get('folder', 'its training set')}",
         extra={"scale": scale, "loss": meta.get("loss")},
     )
 

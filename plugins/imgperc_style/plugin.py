@@ -7,6 +7,7 @@ so `imgperc --help` and `imgperc plugins` never import torch; the modules load w
 from __future__ import annotations
 
 from functools import partial
+from pathlib import Path
 
 import click
 
@@ -19,12 +20,19 @@ from .ml5_styles import STYLES
 TASK = "style"
 # transform-net name -> its builder
 NETS = {"johnson": "imgperc_style.nets:johnson", "ml5": "imgperc_style.ml5:ml5", "light": "imgperc_style.light:light"}
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"  # the built-in (fast) styles (see .builtin)
 
 
 def _ml5_spec(style_id: str):
     from .ml5 import model_specs
 
     return next(spec for spec in model_specs() if spec.id == style_id)
+
+
+def _builtin_spec(path: Path):
+    from .builtin import builtin_spec
+
+    return builtin_spec(path)
 
 
 @hookimpl
@@ -37,6 +45,8 @@ def register_transform_nets(register: Register) -> None:
 def register_models(register: Register) -> None:
     for style_id in STYLES:
         register(style_id, Deferred(partial(_ml5_spec, style_id)))
+    for path in sorted(WEIGHTS_DIR.glob("*.safetensors")):
+        register(path.stem, Deferred(partial(_builtin_spec, path)))
 
 
 @hookimpl
