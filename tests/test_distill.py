@@ -21,7 +21,8 @@ from imgperc.losses import LossNetwork, NetworkDef, feature_reconstruction_loss,
 from imgperc.modelfile import build_model, read_metadata, save_model_file
 from imgperc.train import checkpoint, log
 from imgperc_sr.nets import sr_johnson
-from imgperc_style.distill import DistillLoss, DistillObjective, parse_config, student_config
+from imgperc_style.distill import DistillLoss, DistillObjective
+from imgperc_style.net_choice import checked_config, parse_config
 from imgperc_style.nets import JohnsonNet
 from imgperc_style.teacher_pairs import PairCrop
 
@@ -143,8 +144,8 @@ def test_a_user_style_teaches_and_name_installs_the_student(tmp_path, capsys, ph
 
 
 def test_any_registered_net_can_be_the_student_with_its_defaults_filled_in():
-    assert student_config("johnson", parse_config(("channels=2",))) == {"channels": 2, "residual_blocks": 5}
-    assert student_config("light", {}) == {"width": 48, "depth": 3}
+    assert checked_config("johnson", parse_config(("channels=2",)), "student") == {"channels": 2, "residual_blocks": 5}
+    assert checked_config("light", {}, "student") == {"width": 48, "depth": 3}
 
 
 @pytest.fixture

@@ -78,11 +78,26 @@ def test_name_installs_a_user_model(tmp_path, content, use_mirror):
     assert not (tmp_path / "b").exists()  # refused before any work
 
 
+def test_arch_light_trains_the_fast_cpu_net(tmp_path, content, use_mirror):
+    at = TINY.index("--channels")
+    light = TINY[:at] + TINY[at + 4 :]  # without --channels 4 --residual-blocks 1
+    out = tmp_path / "run"
+    result = _train(["--style-image", str(STYLE), "--data", str(content), "--out", str(out), "--iterations", "2",
+                     "--preview-every", "0", "--arch", "light", "--width", "4", "--depth", "1", *light])
+    assert result.exit_code == 0, result.output
+    meta = read_metadata(out / "model.safetensors")
+    assert meta["architecture"] == "light" and meta["config"] == {"width": 4, "depth": 1}
+    net, _ = build_model(out / "model.safetensors")
+    assert net(torch.rand(1, 3, 16, 20)).shape == (1, 3, 16, 20)
+
+
 @pytest.mark.needs_shared("data")
 @pytest.mark.parametrize(
     "extra, message",
     [(["--image-size", "18"], "multiple of 4"), (["--preset", "sr-pixel"], "no style term"),
-     (["--preset", "nope"], "unknown loss recipe"), (["--style-layers", "relu9_9"], "has no layer")],
+     (["--preset", "nope"], "unknown loss recipe"), (["--style-layers", "relu9_9"], "has no layer"),
+     (["--arch", "light"], "net light: unknown config key 'channels'"), (["--arch", "nope"], "unknown transform nets 'nope'"),
+     (["--config", "channels=0"], "net johnson: channels must be")],
 )
 def test_bad_options_are_one_line_errors(tmp_path, content, extra, message, capsys):
     from imgperc.cli.main import main

@@ -23,15 +23,15 @@ import torch
 from torch import nn
 
 from imgperc import plugins
-from imgperc.errors import ConfigError, InputError
+from imgperc.errors import InputError
 from imgperc.hub import ResolvedModel, resolve_model
 from imgperc.inference import DEFAULT_PAD, net_device, run_net
 from imgperc.limits import FiniteFloatRange
 from imgperc.losses import LossReport, feature_reconstruction_loss, gram_matrix, load_loss_network, network_def, pixel_loss, style_loss
 from imgperc.losses.recipe import PIXEL_NORMS, VGG19_STYLE_LAYERS
-from imgperc.netconfig import full_config
 from imgperc.train import TrainJob, common_options, list_images, split_settings, train
 
+from .net_choice import arch_options, checked_config, pop_config
 from .teacher_pairs import PairCrop, cache_folder, make_pairs, teacher_output
 from .train import preview_crops
 
@@ -113,26 +113,6 @@ class DistillObjective(nn.Module):
         return LossReport(torch.stack(list(terms.values())).sum(), terms)
 
 
-def student_config(arch: str, config: dict[str, Any]) -> dict[str, Any]:
-    """``arch``'s full config (its defaults filled in), checked to build a net that runs and
-    keeps the image size; a one-line error names the architecture otherwise."""
-    builder = plugins.registry("transform_nets").get(arch)
-    try:
-        full = full_config(builder, config)
-    except ConfigError as exc:
-        raise ConfigError(f"student {arch}: {exc}") from None
-    try:
-        with torch.device("meta"):
-            net = builder(**full)
-            side = 16 * getattr(net, "size_multiple", 1)
-            shape = tuple(net(torch.empty(1, 3, side, side)).shape)
-    except (RuntimeError, ValueError, TypeError) as exc:
-        raise InputError(f"student {arch} {full} cannot run: {exc}") from None
-    if shape != (1, 3, side, side):
-        raise InputError(f"student {arch} {full} turns a {side}x{side} RGB image into shape {list(shape)}, not a stylized image of the same size")
-    return full
-
-
 class DistillJob(TrainJob):
     """A student net trained to reproduce one teacher style model."""
 
@@ -150,7 +130,7 @@ class DistillJob(TrainJob):
         loss: DistillLoss = DistillLoss(),
     ) -> None:
         self.architecture = arch
-        self.config = student_config(arch, config or {})
+        self.config = checked_config(arch, config or {}, "student")
         if image_size < 16 or image_size % 4:
             raise InputError(f"--image-size must be a multiple of 4 and at least 16, got {image_size}")
         self.image_size = image_size
@@ -226,27 +206,10 @@ def parse_layers(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
-def parse_config(pairs: tuple[str, ...]) -> dict[str, int]:
-    """``("channels=16", ...)`` -> ``{"channels": 16}`` (whole numbers, as net configs take)."""
-    config = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        try:
-            config[key.strip()] = int(value)
-        except ValueError:
-            sep = ""
-        if not (sep and key.strip()):
-            raise InputError(f"--config takes KEY=WHOLE_NUMBER, got {pair!r}")
-    return config
-
-
 @click.command("distill")
 @click.option("--teacher", required=True, metavar="NAME|PATH", help="The style to reproduce: a pretrained style, one you trained, or a style model file.")
 @click.option("--data", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder of photos (searched recursively).")
-@click.option("--arch", default=DEFAULT_ARCH, show_default=True, help="Student transform net (any registered one).")
-@click.option("--width", type=int, default=None, help="Student config 'width' (light: channels at 1/4 resolution) [default: the net's].")
-@click.option("--depth", type=int, default=None, help="Student config 'depth' (light: residual blocks) [default: the net's].")
-@click.option("--config", "config_pairs", multiple=True, metavar="KEY=N", help="Other student config (repeat), e.g. --arch johnson --config channels=16.")
+@arch_options(DEFAULT_ARCH, "Student")
 @click.option("--image-size", type=int, default=256, show_default=True, help="Photos are resized to this shorter side and stylized once by the teacher.")
 @click.option("--crop-size", type=int, default=None, help="Side of the square training crops cut from them [default: --image-size]; smaller crops make loss-network terms cheaper.")
 @click.option("--loss-network", default=DistillLoss.network, show_default=True, help="Loss network of the feature, style and content terms.")
@@ -269,10 +232,7 @@ def distill_command(**values: Any) -> None:
     """
     teacher = resolve_model(values.pop("teacher"), TASK, label="style")
     settings, options = split_settings(values, f"distill-{values['name'] or teacher.name}")
-    config = parse_config(options.pop("config_pairs"))
-    for key in ("width", "depth"):
-        if (value := options.pop(key)) is not None:
-            config[key] = value
+    config = pop_config(options)
     loss = DistillLoss(
         network=options.pop("loss_network"),
         pixel=options.pop("pixel_weight"),

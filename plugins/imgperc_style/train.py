@@ -1,4 +1,5 @@
-"""`imgperc train style`: a johnson transform net trained with a perceptual loss recipe.
+"""`imgperc train style`: a transform net (``johnson`` by default, ``--arch``) trained with a
+perceptual loss recipe.
 
 Data: every image under ``--data`` (recursive), its shorter side resized to ``--image-size``
 and a random square crop of that size taken. Loss: a recipe (``--preset``, by default the
@@ -15,6 +16,7 @@ import click
 import torch
 from torch import nn
 
+from imgperc import plugins
 from imgperc.errors import InputError
 from imgperc.io.image import read_image
 from imgperc.io import resize
@@ -22,7 +24,7 @@ from imgperc.limits import FINITE_FLOAT
 from imgperc.losses import LossReport, PerceptualLoss, load_loss_network, resolve_recipe
 from imgperc.train import TrainJob, common_options, list_images, split_settings, train
 
-from .nets import johnson
+from .net_choice import arch_options, checked_config, pop_config
 
 TASK = "style"
 PREVIEW_IMAGES = 3
@@ -78,7 +80,6 @@ class StyleJob(TrainJob):
     """A style transform net for one style image."""
 
     task = TASK
-    architecture = "johnson"
 
     def __init__(
         self,
@@ -93,15 +94,15 @@ class StyleJob(TrainJob):
         style_weight: float | None = None,
         tv_weight: float | None = None,
         style_layers: list[str] | None = None,
-        channels: int = 32,
-        residual_blocks: int = 5,
+        arch: str = "johnson",
+        config: dict[str, Any] | None = None,
     ) -> None:
         if image_size < 16 or image_size % 4:
             raise InputError(f"--image-size must be a multiple of 4 and at least 16, got {image_size}")
         if style_size is not None and style_size < 16:
             raise InputError(f"--style-size must be at least 16, got {style_size}")
-        if channels < 1 or residual_blocks < 0:
-            raise InputError("--channels must be >= 1 and --residual-blocks >= 0")
+        self.architecture = arch
+        self.config = checked_config(arch, config or {}, "net")
         self.style_path = Path(style_image)
         self.style = read_image(self.style_path).pixels
         self.data = Path(data)
@@ -115,7 +116,6 @@ class StyleJob(TrainJob):
         if style_layers is not None:
             recipe = recipe.replace(style_layers=self._style_multipliers(recipe, style_layers)).validate()
         self.recipe = recipe
-        self.config = {"channels": channels, "residual_blocks": residual_blocks}
         self.objective: PerceptualLoss | None = None
 
     @staticmethod
@@ -127,7 +127,7 @@ class StyleJob(TrainJob):
         return {l: recipe.style_layers.get(l, 1.0 / widths[l] ** 2) for l in layers}
 
     def build_net(self) -> nn.Module:
-        return johnson(**self.config)
+        return plugins.registry("transform_nets").get(self.architecture)(**self.config)
 
     def sampler(self) -> ContentCrop:
         return ContentCrop(self.image_size)
@@ -181,19 +181,22 @@ class StyleJob(TrainJob):
 @click.option("--style-weight", type=FINITE_FLOAT, default=None, help="Override the preset's style weight.")
 @click.option("--tv-weight", type=FINITE_FLOAT, default=None, help="Override the preset's total-variation weight.")
 @click.option("--style-layers", default=None, help="Comma-separated style taps replacing the preset's (e.g. relu1_2,relu2_2,relu3_1).")
-@click.option("--channels", type=int, default=32, show_default=True, help="Width of the net's first layer (the paper: 32).")
-@click.option("--residual-blocks", type=int, default=5, show_default=True, help="Residual blocks (the paper: 5).")
+@arch_options("johnson", "Style")
+@click.option("--channels", type=int, default=None, help="johnson's first-layer width (the paper: 32), i.e. --config channels=N.")
+@click.option("--residual-blocks", type=int, default=None, help="johnson's residual blocks (the paper: 5), i.e. --config residual_blocks=N.")
 @common_options(iterations=40000, batch_size=4)
 def train_style_command(**values: Any) -> None:
     """Train a fast style-transfer net on a folder of content images (Johnson et al., 2016).
 
     The paper's recipe by default: 256x256 crops, batch 4, 40,000 iterations, Adam 1e-3,
-    VGG-16 content relu2_2 and style relu1_2/2_2/3_3/4_3. The result, RUN/model.safetensors,
+    VGG-16 content relu2_2 and style relu1_2/2_2/3_3/4_3, the johnson net. `--arch light` trains
+    the fast CPU net instead (a tenth of the FLOPs). The result, RUN/model.safetensors,
     works with `imgperc stylize --model`; with --name, `imgperc stylize --style NAME` finds it.
     """
     style_image: Path = values["style_image"]
     default_out = f"style-{values['name'] or style_image.stem}"
     settings, options = split_settings(values, default_out)
     options["style_layers"] = parse_layers(options["style_layers"])
+    options["config"] = pop_config(options, channels="channels", residual_blocks="residual_blocks")
     job = StyleJob(options.pop("style_image"), options.pop("data"), **options)
     train(job, settings)
