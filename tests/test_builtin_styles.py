@@ -173,3 +173,23 @@ def test_ship_an_sr_run_into_the_sr_plugin_and_record_eval_sr_scores(tmp_path, m
     tool.main(["--scores", "x4-tiny", str(report)])
     scores = read_metadata(shipped / "x4-tiny.safetensors")["scores"]
     assert scores == {"set5-x4": {"psnr": 30.12, "ssim": 0.8568, "grid": 1.234, "histogram_match": False}}
+
+
+# --- the nine fast styles that ship ------------------------------------------------------------
+
+
+def test_the_nine_fast_styles_ship_load_offline_and_keep_the_exact_size():
+    from imgperc_style.ml5_styles import STYLES
+
+    shipped = {spec.id: spec for spec in builtin.builtin_specs()}
+    assert sorted(shipped) == sorted(f"{style}-fast" for style in STYLES)
+    picture = Image.fromarray((np.random.default_rng(0).random((23, 37, 3)) * 255).astype(np.uint8))
+    for name, spec in shipped.items():
+        assert spec.builtin.stat().st_size < 400_000 and "ml5" in spec.license
+        meta = read_metadata(spec.builtin)
+        assert meta["architecture"] == "light" and meta["teacher"]["name"] == name.removesuffix("-fast")
+        assert meta["iterations"] > 0 and meta["data"]["images"] > 0 and meta["weights_dtype"] == "float16"
+        (score,) = meta["scores"].values()  # measured on held-out photos, beside the teacher
+        assert score["photos"] >= 20 and set(score["ratio"]) == {"style", "content"}
+        styled = __import__("imgperc").stylize(picture, name)  # built in: no download (tests run offline)
+        assert styled.size == (37, 23)

@@ -97,7 +97,7 @@ def test_arch_light_trains_the_fast_cpu_net(tmp_path, content, use_mirror):
     [(["--image-size", "18"], "multiple of 4"), (["--preset", "sr-pixel"], "no style term"),
      (["--preset", "nope"], "unknown loss recipe"), (["--style-layers", "relu9_9"], "has no layer"),
      (["--arch", "light"], "net light: unknown config key 'channels'"), (["--arch", "nope"], "unknown transform nets 'nope'"),
-     (["--config", "channels=0"], "net johnson: channels must be")],
+     (["--config", "nope=1"], "net johnson: unknown config key 'nope'")],
 )
 def test_bad_options_are_one_line_errors(tmp_path, content, extra, message, capsys):
     from imgperc.cli.main import main

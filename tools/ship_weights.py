@@ -1,7 +1,7 @@
 """Turn a trained super-resolution or style run into a built-in model of its plugin.
 
     python tools/ship_weights.py RUN/model.safetensors NAME [--note TEXT]
-    python tools/ship_weights.py --scores NAME EVAL.json [EVAL.json ...]
+    python tools/ship_weights.py --scores NAME EVAL.json [EVAL.json ...] [--method RUN/model.safetensors]
 
 The first form writes ``NAME.safetensors`` into the ``WEIGHTS_DIR`` of the plugin of the run's
 task (``sr``: imgperc_sr, ``style``: imgperc_style): the weights in fp16 (half the size;
@@ -10,7 +10,9 @@ gets ``cost``: its GFLOP and its teacher's for a 512x512 image as `imgperc styli
 (reflection-padded), which its description quotes.
 
 The second records measured scores (evaluated on the shipped file itself) in that file's
-metadata; the weights are left as they are. ``sr``: `imgperc eval sr` JSON files, PSNR, SSIM and
+metadata; the weights are left as they are. ``--method`` names the result to take when the
+JSON scored the run's own file before it was shipped (its fp32 weights; the shipped fp16 ones
+compute in fp32 too). ``sr``: `imgperc eval sr` JSON files, PSNR, SSIM and
 grid per data set and scale. ``style``: `imgperc eval style` JSON files, the mean style and
 content losses, the photos and data folder, and, where the teacher was evaluated in the same
 file, the teacher's means and the ratios model / teacher.
@@ -104,7 +106,7 @@ def style_scores(name: str, meta: dict[str, Any], result: dict[str, Any]) -> tup
     return f"{Path(result['data']).name}-{result['size']}", scores
 
 
-def record_scores(name: str, results: list[Path]) -> Path:
+def record_scores(name: str, results: list[Path], method: str | None = None) -> Path:
     found = [d / f"{name}.safetensors" for d in (p.WEIGHTS_DIR for p in PLUGINS.values()) if (d / f"{name}.safetensors").is_file()]
     if not found:
         raise SystemExit(f"no shipped model '{name}' (ship it first)")
@@ -115,9 +117,10 @@ def record_scores(name: str, results: list[Path]) -> Path:
         result = json.loads(path.read_text())
         if EVAL_KEY[meta["task"]] not in result:
             raise SystemExit(f"{path} is not an `imgperc eval {meta['task']}` result")
-        if _method(result["mean"], name) is None:
-            raise SystemExit(f"{path} has no results for '{name}' (methods: {', '.join(result['mean'])})")
-        key, entry = (style_scores if meta["task"] == "style" else sr_scores)(name, meta, result)
+        chosen = method or name
+        if _method(result["mean"], chosen) is None:
+            raise SystemExit(f"{path} has no results for '{chosen}' (methods: {', '.join(result['mean'])})")
+        key, entry = (style_scores if meta["task"] == "style" else sr_scores)(chosen, meta, result)
         scores[key] = entry
     save_model_file(target, tensors, {**meta, "scores": scores})
     return target
@@ -127,10 +130,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scores", action="store_true", help="record eval JSON files into NAME's metadata")
     parser.add_argument("--note")
+    parser.add_argument("--method", help="with --scores: the JSON's method that is NAME (default: NAME itself)")
     parser.add_argument("args", nargs="+")
     options = parser.parse_args(argv)
     if options.scores:
-        print(record_scores(options.args[0], [Path(p) for p in options.args[1:]]))
+        print(record_scores(options.args[0], [Path(p) for p in options.args[1:]], options.method))
     else:
         if len(options.args) != 2:
             parser.error("give RUN/model.safetensors and NAME (or --scores NAME EVAL.json ...)")
