@@ -73,7 +73,7 @@ class _Quadratic:
 
     def __call__(self, y):
         total = ((y - 0.3) ** 2).sum()
-        return type("Result", (), {"total": total, "values": lambda self: {"total": float(total)}})()
+        return type("Result", (), {"total": total, "values": lambda self: {"total": float(total.detach())}})()
 
 
 def test_reported_objective_is_the_iterates_even_when_a_line_search_fails(monkeypatch):
