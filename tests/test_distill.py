@@ -13,11 +13,9 @@ import time
 import pytest
 import torch
 from PIL import Image
-from torch import nn
 
-from imgperc import plugins
 from imgperc.hub.user import install_user_model, user_models
-from imgperc.losses import LossNetwork, NetworkDef, feature_reconstruction_loss, gram_matrix, style_loss
+from imgperc.losses import feature_reconstruction_loss, gram_matrix, style_loss
 from imgperc.modelfile import build_model, read_metadata, save_model_file
 from imgperc.train import checkpoint, log
 from imgperc_sr.nets import sr_johnson
@@ -28,6 +26,7 @@ from imgperc_style.teacher_pairs import PairCrop
 
 from conftest import DATA_DIR
 from hardening_cli import one_error_line, run_cli
+from tiny_nets import register_tiny_network
 
 TINY_STUDENT = ["--width", "4", "--depth", "1", "--image-size", "16", "--batch-size", "2", "--workers", "0",
                 "--log-every", "1", "--precision", "fp32"]
@@ -56,16 +55,9 @@ def teacher(tmp_path):
     return path
 
 
-def _tiny_loader(taps):
-    torch.manual_seed(0)
-    layers = [("conv1", nn.Conv2d(3, 4, 3, padding=1)), ("relu1", nn.ReLU()), ("conv2", nn.Conv2d(4, 6, 3, padding=1)), ("relu2", nn.ReLU())]
-    deepest = max([n for n, _ in layers].index(t) for t in taps)
-    return LossNetwork("tiny", nn.Identity(), layers[: deepest + 1], taps)
-
-
 @pytest.fixture
 def tiny_network():
-    plugins.registry("loss_networks").add("tiny", NetworkDef("tiny", "test net", ("conv1", "relu1", "conv2", "relu2"), _tiny_loader), "tests")
+    register_tiny_network()
 
 
 def _distill(capsys, *args):

@@ -8,31 +8,24 @@ import json
 import pytest
 import torch
 from PIL import Image
-from torch import nn
 
 from imgperc import plugins
 from imgperc.inference import run_net
 from imgperc.io import read_image
-from imgperc.losses import LossNetwork, LossRecipe, NetworkDef
+from imgperc.losses import LossRecipe
 from imgperc.modelfile import build_model, save_model_file
 from imgperc_style.nets import JohnsonNet
 
 from hardening_cli import one_error_line, run_cli
+from tiny_nets import register_tiny_network, tiny_loader
 
 MULTIPLIERS = {"relu1": 0.5, "relu2": 2.0}
-
-
-def _tiny_loader(taps):
-    torch.manual_seed(0)
-    layers = [("conv1", nn.Conv2d(3, 4, 3, padding=1)), ("relu1", nn.ReLU()), ("conv2", nn.Conv2d(4, 6, 3, padding=1)), ("relu2", nn.ReLU())]
-    deepest = max([n for n, _ in layers].index(t) for t in taps)
-    return LossNetwork("tiny", nn.Identity(), layers[: deepest + 1], taps)
 
 
 @pytest.fixture
 def tiny_recipe():
     """A loss network and a preset of it: content relu2, style relu1 and relu2 with multipliers."""
-    plugins.registry("loss_networks").add("tiny", NetworkDef("tiny", "test net", ("conv1", "relu1", "conv2", "relu2"), _tiny_loader), "tests")
+    register_tiny_network()
     recipe = LossRecipe(network="tiny", content_layers={"relu2": 1.0}, style_layers=MULTIPLIERS, content_weight=3.0,
                         style_weight=50.0, tv_weight=0.0, name="tiny-style")
     plugins.registry("loss_recipes").add("tiny-style", recipe, "tests")
@@ -65,7 +58,7 @@ def _pixels(path):
 
 def _by_hand(output, photo, style):
     """Style: sum of multiplier x squared Frobenius distance of Grams (C·H·W-normalised); content: mean squared feature distance."""
-    net = _tiny_loader(("relu1", "relu2"))
+    net = tiny_loader(("relu1", "relu2"))
     with torch.no_grad():
         f_out, f_photo, f_style = net(output), net(photo), net(style)
 

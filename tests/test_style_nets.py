@@ -17,6 +17,8 @@ from imgperc.modelfile import build_model, read_metadata, save_model_file
 from imgperc_style import ml5
 from imgperc_style.nets import JohnsonNet
 
+from tiny_nets import check_style_net_conventions
+
 # --- johnson -------------------------------------------------------------------------------
 
 
@@ -34,15 +36,7 @@ def test_johnson_default_layout():
 
 
 def test_johnson_tiny_forward_backward():
-    torch.manual_seed(0)
-    net = JohnsonNet(channels=4, residual_blocks=1)
-    x = torch.rand(2, 3, 16, 20)
-    y = net(x)
-    assert y.shape == x.shape
-    bound = 150 / 255
-    assert float(y.detach().min()) >= 0.5 - bound and float(y.detach().max()) <= 0.5 + bound
-    y.mean().backward()
-    assert all(p.grad is not None for p in net.parameters())
+    check_style_net_conventions(JohnsonNet(channels=4, residual_blocks=1))
 
 
 def test_johnson_roundtrip_through_model_file(tmp_path):
