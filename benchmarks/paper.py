@@ -9,8 +9,11 @@
 content + style + TV, weighted; a model without one, such as the ml5 nets, needs ``--preset``)
 after each L-BFGS iteration of Gatys et al., averaged over the photos of ``--data`` (each
 resized so its longest side is the size); Gatys starts from white noise as the paper does
-(``--init content``: from the photo). Each net's objective on its own outputs is a horizontal
-line. Writes fig5.json and one fig5-MODEL.png per model (log-y).
+(``--init content``: from the photo). Models with the same objective (recipe, style image and
+style size) share one Gatys run; each net's mean objective on its own outputs is a horizontal
+line, and the JSON says at which iteration Gatys first gets as low. ``--iterations`` is one
+count for all sizes or one per size. Writes fig5.json and one fig5-N-MODEL.png per objective
+(log-y).
 
 ``table1``: wall seconds of one feed-forward pass against Gatys with each iteration count, at
 each square size, in one process; the Gatys times are read at those iterations of one run (after
@@ -47,7 +50,7 @@ from imgperc.inference import Engine, select_device
 from imgperc.io import collect_inputs, read_image, resize
 from imgperc.losses import LossRecipe, PerceptualLoss, get_preset
 from imgperc.train.plot import loss_curve
-from imgperc_gatys.gatys import INITS, Step, initial_image, optimize
+from imgperc_gatys.gatys import INITS, initial_image, optimize
 from imgperc_sr.models import builtin_specs
 from imgperc_style.stylize import TASK, StyleChoice, choose
 
@@ -112,69 +115,96 @@ def training_recipe(meta: dict[str, Any], ref: str, preset: str | None) -> tuple
     return get_preset(preset), f"--preset {preset}"
 
 
-def gatys_curve(objective: PerceptualLoss, start: torch.Tensor, iterations: int) -> list[Step]:
-    """Every step of ``iterations`` projected L-BFGS iterations from ``start`` (0 = the start)."""
-    steps: list[Step] = []
-    optimize(objective, start, iterations, on_step=steps.append)
+def gatys_curve(objective: PerceptualLoss, start: torch.Tensor, iterations: int) -> list[tuple[float, float]]:
+    """(seconds since the start, total objective) after 0, 1, ..., ``iterations`` projected L-BFGS iterations."""
+    steps: list[tuple[float, float]] = []
+    optimize(objective, start, iterations, on_step=lambda s: steps.append((s.seconds, s.values["total"])))
     return steps
+
+
+def net_label(choice: StyleChoice) -> str:
+    """A short name for plots: the model's name, or its run folder's for a run's ``model.safetensors``."""
+    path = choice.model.path
+    return path.parent.name if path is not None and choice.tag == "model" else choice.tag
+
+
+def matched_at(curve: Sequence[float], level: float) -> int | None:
+    """The first iteration whose objective is at most ``level`` (None if Gatys never gets there)."""
+    return next((i for i, value in enumerate(curve) if value <= level), None)
 
 
 def fig5(args: argparse.Namespace, argv: Sequence[str]) -> None:
     if len(args.style_image) not in (1, len(args.model)):
         raise InputError("give one --style-image for all models or one per --model")
+    if len(args.iterations) not in (1, len(args.sizes)):
+        raise InputError("give one --iterations for all sizes or one per --sizes")
+    iterations = dict(zip(args.sizes, args.iterations * len(args.sizes) if len(args.iterations) == 1 else args.iterations))
     files = collect_inputs([args.data], recursive=True)
     choices = [choose(None, ref) for ref in args.model]
-    args.out.mkdir(parents=True, exist_ok=True)
-    plots = [args.out / f"fig5-{i + 1}-{safe_name(c.tag)}.png" for i, c in enumerate(choices)]
-    for target in (args.out / "fig5.json", *plots):
-        check_writable(target, overwrite=args.force)
     device = select_device(args.device)
     styles = args.style_image * (len(args.model) // len(args.style_image))
-    runs = []
-    for ref, choice, style_path, plot in zip(args.model, choices, styles, plots):
+    runs: dict[str, dict[str, Any]] = {}  # one per objective: models with the same one share the Gatys curves
+    for ref, choice, style_path in zip(args.model, choices, styles):
         net, meta = load_style_net(choice, device)
         recipe, source = training_recipe(meta, ref, args.preset)
-        objective = PerceptualLoss(recipe).to(device)
-        entry: dict[str, Any] = {"model": ref, "recipe": recipe.to_dict(), "recipe_from": source,
-                                 "style_image": str(style_path), "plot": plot.name, "sizes": {}}
-        for size in args.sizes:
-            style_size = args.style_size or meta.get("style_size") or size
-            objective.set_style(resize_longest(read_image(style_path), style_size).pixels[None].to(device))
-            curves, nets, photos = [], [], []
-            for index, path in enumerate(files):
-                photo = resize_longest(read_image(path), size).pixels[None].to(device)
-                objective.set_content(photo)
-                with torch.no_grad():
-                    nets.append(float(objective(net(photo)).total))
-                start = initial_image(photo, args.init, torch.Generator().manual_seed(args.seed + index))
-                curves.append([s.values["total"] for s in gatys_curve(objective, start, args.iterations)])
-                photos.append({"image": path.relative_to(args.data).as_posix(), "net": nets[-1], "gatys_final": curves[-1][-1]})
-                print(f"{ref} {size}px {photos[-1]['image']}: net {nets[-1]:.4g}, gatys {curves[-1][0]:.4g} -> {curves[-1][-1]:.4g}")
-            entry["sizes"][str(size)] = {
-                "style_size": style_size,
-                "gatys": [statistics.fmean(values) for values in zip(*curves)],
-                "net": statistics.fmean(nets),
-                "photos": photos,
-            }
-        plot_fig5(entry, args.iterations, args.out / entry["plot"])
-        print(args.out / entry["plot"])
-        runs.append(entry)
+        style_size = args.style_size or meta.get("style_size")
+        key = json.dumps([recipe.to_dict(), str(style_path), style_size], sort_keys=True)
+        run = runs.setdefault(key, {"recipe": recipe, "style_image": style_path, "style_size": style_size, "nets": []})
+        run["nets"].append({"model": ref, "label": net_label(choice), "recipe_from": source, "net": net})
+    args.out.mkdir(parents=True, exist_ok=True)
+    plots = [args.out / f"fig5-{i + 1}-{safe_name(run['nets'][0]['label'])}.png" for i, run in enumerate(runs.values())]
+    for target in (args.out / "fig5.json", *plots):
+        check_writable(target, overwrite=args.force)
+    entries = [fig5_run(run, files, args, iterations, device) for run in runs.values()]
+    for entry, plot in zip(entries, plots):
+        entry["plot"] = plot.name
+        plot_fig5(entry, plot)
+        print(plot)
     doc = {"command": command_line(argv), "data": str(args.data), "photos": len(files), "iterations": args.iterations,
-           "init": args.init, "seed": args.seed, "device": str(device), "objective": "recipe total (weighted content + style + tv)",
-           "runs": runs}
+           "init": args.init, "seed": args.seed, "device": str(device), "threads": torch.get_num_threads(),
+           "objective": "recipe total (weighted content + style + tv)", "runs": entries}
     write_json(args.out / "fig5.json", doc, args.force)
     print(f"regenerate: {doc['command']}")
 
 
-def plot_fig5(entry: dict[str, Any], iterations: int, path: Path) -> None:
-    """Mean Gatys objective per iteration at each size, and each size's net as a horizontal line."""
+def fig5_run(run: dict[str, Any], files: Sequence[Path], args: argparse.Namespace, iterations: dict[int, int],
+             device: torch.device) -> dict[str, Any]:
+    """One objective: the mean Gatys curve and each net's mean objective at every size."""
+    objective = PerceptualLoss(run["recipe"]).to(device)
+    entry: dict[str, Any] = {"recipe": run["recipe"].to_dict(), "style_image": str(run["style_image"]),
+                             "models": [{k: n[k] for k in ("model", "label", "recipe_from")} for n in run["nets"]], "sizes": {}}
+    for size, count in iterations.items():
+        style_size = run["style_size"] or size
+        objective.set_style(resize_longest(read_image(run["style_image"]), style_size).pixels[None].to(device))
+        curves, photos = [], []
+        for index, path in enumerate(files):
+            photo = resize_longest(read_image(path), size).pixels[None].to(device)
+            objective.set_content(photo)
+            with torch.no_grad():
+                nets = {n["label"]: float(objective(n["net"](photo)).total) for n in run["nets"]}
+            start = initial_image(photo, args.init, torch.Generator().manual_seed(args.seed + index))
+            curves.append([total for _, total in gatys_curve(objective, start, count)])
+            photos.append({"image": path.relative_to(args.data).as_posix(), "nets": nets, "gatys_final": curves[-1][-1]})
+            shown = ", ".join(f"{label} {value:.4g}" for label, value in nets.items())
+            print(f"{size}px {photos[-1]['image']}: {shown}; gatys {curves[-1][0]:.4g} -> {curves[-1][-1]:.4g}", flush=True)
+        gatys = [statistics.fmean(values) for values in zip(*curves)]
+        nets = {n["label"]: statistics.fmean(p["nets"][n["label"]] for p in photos) for n in run["nets"]}
+        entry["sizes"][str(size)] = {"iterations": count, "style_size": style_size, "gatys": gatys, "nets": nets,
+                                     "gatys_matches_net_at": {label: matched_at(gatys, v) for label, v in nets.items()},
+                                     "photos": photos}
+    return entry
+
+
+def plot_fig5(entry: dict[str, Any], path: Path) -> None:
+    """Mean Gatys objective per iteration at each size, and each net at each size as a horizontal line."""
+    last = max(r["iterations"] for r in entry["sizes"].values())
     records = []
-    for i in range(iterations + 1):
-        loss = {f"gatys {s}": r["gatys"][i] for s, r in entry["sizes"].items()}
-        if i in (0, iterations):
-            loss.update({f"net {s}": r["net"] for s, r in entry["sizes"].items()})
+    for i in range(last + 1):
+        loss = {f"gatys {s}": r["gatys"][i] for s, r in entry["sizes"].items() if i <= r["iterations"]}
+        if i in (0, last):
+            loss.update({f"{label} {s}": v for s, r in entry["sizes"].items() for label, v in r["nets"].items()})
         records.append({"iteration": i, "loss": loss})
-    title = f"{Path(entry['model']).name}: objective ({entry['recipe']['name'] or 'recipe'}, {entry['recipe_from']})"
+    title = f"{Path(entry['style_image']).name}: objective {entry['recipe']['name'] or 'recipe'}, mean over the photos"
     loss_curve(records, path, title=title)
 
 
@@ -218,10 +248,10 @@ def table1(args: argparse.Namespace, argv: Sequence[str]) -> None:
         start = initial_image(photo, "noise", torch.Generator().manual_seed(0))
         gatys_curve(objective, start, 1)  # warm-up
         steps = gatys_curve(objective, start, measured)
-        per_iteration = (steps[-1].seconds - steps[0].seconds) / measured
+        per_iteration = (steps[-1][0] - steps[0][0]) / measured
         for n in args.iterations:
             extrapolated = n > measured
-            seconds = steps[-1].seconds + (n - measured) * per_iteration if extrapolated else steps[n].seconds
+            seconds = steps[-1][0] + (n - measured) * per_iteration if extrapolated else steps[n][0]
             paper = PAPER_SPEEDUP.get(size, {}).get(n)
             rows.append({"size": size, "iterations": n, "gatys_seconds": seconds, "extrapolated": extrapolated,
                          "net_seconds": net_seconds, "speedup": seconds / net_seconds, "paper_speedup": paper})
@@ -306,7 +336,7 @@ def parser() -> argparse.ArgumentParser:
     f.add_argument("--style-image", type=Path, action="append", required=True, help="One for all models, or one per --model.")
     f.add_argument("--model", action="append", required=True, help="A style model (repeat).")
     f.add_argument("--sizes", type=int_list, default=[256, 512])
-    f.add_argument("--iterations", type=int, default=500)
+    f.add_argument("--iterations", type=int_list, default=[500], help="One for all sizes, or one per size.")
     f.add_argument("--init", choices=INITS, default="noise", help="Gatys start: white noise (the paper) or the photo.")
     f.add_argument("--seed", type=int, default=0)
     f.add_argument("--style-size", type=int, help="Longest side of the style [default: the model's, else the size].")

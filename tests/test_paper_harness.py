@@ -64,29 +64,54 @@ def case(tmp_path):
 
 def test_fig5_records_a_falling_gatys_objective_and_each_nets_line(tmp_path, capsys, case):
     data, style, model, recipe = case
+    twin = tmp_path / "twin.safetensors"  # same recipe, style image and style size: shares the Gatys run
+    torch.manual_seed(1)
+    save_model_file(twin, JohnsonNet(channels=2, residual_blocks=0).state_dict(),
+                    {"architecture": "johnson", "config": {"channels": 2, "residual_blocks": 0}, "task": "style",
+                     "recipe": recipe.to_dict(), "style_size": 32})
     out = tmp_path / "out"
-    argv = ["fig5", "--data", str(data), "--style-image", str(style), "--model", str(model), "--sizes", "16,32",
-            "--iterations", "3", "--device", "cpu", "--out", str(out)]
+    argv = ["fig5", "--data", str(data), "--style-image", str(style), "--model", str(model), "--model", str(twin),
+            "--sizes", "16,32", "--iterations", "3,2", "--device", "cpu", "--out", str(out)]
     paper.main(argv)
     printed = capsys.readouterr().out
     assert f"regenerate: python benchmarks/paper.py {' '.join(argv)}" in printed
     doc = json.loads((out / "fig5.json").read_text())
-    assert doc["photos"] == 2 and doc["iterations"] == 3 and doc["init"] == "noise"
+    assert doc["photos"] == 2 and doc["iterations"] == [3, 2] and doc["init"] == "noise"
     (run,) = doc["runs"]
-    assert run["recipe"] == recipe.to_dict() and run["recipe_from"] == "model"
+    assert run["recipe"] == recipe.to_dict()
+    assert [(m["label"], m["recipe_from"]) for m in run["models"]] == [("net", "model"), ("twin", "model")]
     assert set(run["sizes"]) == {"16", "32"}
-    for result in run["sizes"].values():
+    for size, count in (("16", 3), ("32", 2)):
+        result = run["sizes"][size]
         curve = result["gatys"]
-        assert len(curve) == 4 and all(math.isfinite(v) and v > 0 for v in curve)
+        assert result["iterations"] == count and len(curve) == count + 1 and all(math.isfinite(v) and v > 0 for v in curve)
         assert all(later <= earlier for earlier, later in zip(curve, curve[1:])) and curve[-1] < curve[0]
-        assert math.isfinite(result["net"]) and result["net"] > 0
         assert [p["image"] for p in result["photos"]] == ["a.png", "b.png"]
-        assert result["net"] == pytest.approx(sum(p["net"] for p in result["photos"]) / 2)
+        assert result["nets"]["net"] != result["nets"]["twin"]
+        for label, mean in result["nets"].items():
+            assert math.isfinite(mean) and mean > 0
+            assert mean == pytest.approx(sum(p["nets"][label] for p in result["photos"]) / 2)
+            matched = result["gatys_matches_net_at"][label]
+            assert matched == next((i for i, v in enumerate(curve) if v <= mean), None)
     plot = out / run["plot"]
-    assert plot.read_bytes().startswith(PNG_SIGNATURE)
+    assert plot.name == "fig5-1-net.png" and plot.read_bytes().startswith(PNG_SIGNATURE)
     assert Image.open(plot).size == (800, 500)
     with pytest.raises(SystemExit, match="already exists"):  # never overwrites without --force
         paper.main(argv)
+
+
+def test_fig5_runs_gatys_once_per_objective(tmp_path, case):
+    data, style, model, _ = case
+    other = tmp_path / "other.png"
+    _save_png(other, 30, 30)
+    argv = ["fig5", "--data", str(data), "--style-image", str(style), "--style-image", str(other), "--model", str(model),
+            "--model", str(model), "--sizes", "16", "--iterations", "1", "--device", "cpu", "--out", str(tmp_path / "out")]
+    paper.main(argv)
+    doc = json.loads((tmp_path / "out" / "fig5.json").read_text())
+    assert [r["style_image"] for r in doc["runs"]] == [str(style), str(other)]
+    assert [r["plot"] for r in doc["runs"]] == ["fig5-1-net.png", "fig5-2-net.png"]
+    with pytest.raises(SystemExit, match="one --iterations for all sizes or one per --sizes"):
+        paper.main([*argv[:-8], "--sizes", "16,32", "--iterations", "1,2,3", "--device", "cpu", "--out", str(tmp_path / "o2")])
 
 
 def test_fig5_wants_a_preset_for_a_model_without_a_recipe(tmp_path, case):
