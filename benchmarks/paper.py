@@ -15,9 +15,10 @@ line, and the JSON says at which iteration Gatys first gets as low. ``--iteratio
 count for all sizes or one per size. Writes fig5.json and one fig5-N-MODEL.png per objective
 (log-y).
 
-``table1``: wall seconds of one feed-forward pass against Gatys with each iteration count, at
-each square size, in one process; the Gatys times are read at those iterations of one run (after
-a one-iteration warm-up; setting the content and style targets is not timed). With
+``table1``: wall seconds of one feed-forward pass of each ``--model`` (fp32, eager) against
+Gatys with each iteration count, at each square size, in one process; the Gatys times are read
+at those iterations of one run (after a one-iteration warm-up; setting the content and style
+targets is not timed). With
 ``--measure-iterations K`` below an iteration count, that count's time is K iterations' time
 extrapolated, and the table says so. Writes table1.json.
 
@@ -122,10 +123,15 @@ def gatys_curve(objective: PerceptualLoss, start: torch.Tensor, iterations: int)
     return steps
 
 
-def net_label(choice: StyleChoice) -> str:
-    """A short name for plots: the model's name, or its run folder's for a run's ``model.safetensors``."""
-    path = choice.model.path
-    return path.parent.name if path is not None and choice.tag == "model" else choice.tag
+def net_labels(choices: Sequence[StyleChoice]) -> list[str]:
+    """Short unique names for plots and tables: each model's name (its run folder's for a run's
+    ``model.safetensors``), with ``-2``, ``-3`` ... on repeats."""
+    labels: list[str] = []
+    for choice in choices:
+        path = choice.model.path
+        name = path.parent.name if path is not None and choice.tag == "model" else choice.tag
+        labels.append(name if name not in labels else f"{name}-{labels.count(name) + 1}")
+    return labels
 
 
 def matched_at(curve: Sequence[float], level: float) -> int | None:
@@ -144,13 +150,13 @@ def fig5(args: argparse.Namespace, argv: Sequence[str]) -> None:
     device = select_device(args.device)
     styles = args.style_image * (len(args.model) // len(args.style_image))
     runs: dict[str, dict[str, Any]] = {}  # one per objective: models with the same one share the Gatys curves
-    for ref, choice, style_path in zip(args.model, choices, styles):
+    for ref, choice, label, style_path in zip(args.model, choices, net_labels(choices), styles):
         net, meta = load_style_net(choice, device)
         recipe, source = training_recipe(meta, ref, args.preset)
         style_size = args.style_size or meta.get("style_size")
         key = json.dumps([recipe.to_dict(), str(style_path), style_size], sort_keys=True)
         run = runs.setdefault(key, {"recipe": recipe, "style_image": style_path, "style_size": style_size, "nets": []})
-        run["nets"].append({"model": ref, "label": net_label(choice), "recipe_from": source, "net": net})
+        run["nets"].append({"model": ref, "label": label, "recipe_from": source, "net": net})
     args.out.mkdir(parents=True, exist_ok=True)
     plots = [args.out / f"fig5-{i + 1}-{safe_name(run['nets'][0]['label'])}.png" for i, run in enumerate(runs.values())]
     for target in (args.out / "fig5.json", *plots):
@@ -228,23 +234,26 @@ def timed(device: torch.device, run: Callable[[], Any]) -> float:
 
 
 def table1(args: argparse.Namespace, argv: Sequence[str]) -> None:
-    ref = args.model or model_names(TASK)[0]
-    choice = choose(None, ref)
+    refs = args.model or [model_names(TASK)[0]]
+    choices = [choose(None, ref) for ref in refs]
     measured = min(args.measure_iterations or max(args.iterations), max(args.iterations))
     args.out.mkdir(parents=True, exist_ok=True)
     check_writable(args.out / "table1.json", overwrite=args.force)
     device = select_device(args.device)
-    net, meta = load_style_net(choice, device)
-    recipe, source = training_recipe(meta, ref, args.preset or FALLBACK_PRESET)
+    loaded = [load_style_net(choice, device) for choice in choices]
+    labels = net_labels(choices)
+    recipe, source = training_recipe(loaded[0][1], refs[0], args.preset or FALLBACK_PRESET)
     objective = PerceptualLoss(recipe).to(device)
     rows = []
     for size in args.sizes:
         photo = square(args.content, size).to(device)
         objective.set_content(photo)
         objective.set_style(resize_longest(read_image(args.style_image), size).pixels[None].to(device))
+        net_seconds = {}
         with torch.no_grad():
-            net(photo)  # warm-up
-            net_seconds = statistics.median(timed(device, lambda: net(photo)) for _ in range(args.net_repeats))
+            for label, (net, _) in zip(labels, loaded):
+                net(photo)  # warm-up
+                net_seconds[label] = statistics.median(timed(device, lambda: net(photo)) for _ in range(args.net_repeats))
         start = initial_image(photo, "noise", torch.Generator().manual_seed(0))
         gatys_curve(objective, start, 1)  # warm-up
         steps = gatys_curve(objective, start, measured)
@@ -252,21 +261,21 @@ def table1(args: argparse.Namespace, argv: Sequence[str]) -> None:
         for n in args.iterations:
             extrapolated = n > measured
             seconds = steps[-1][0] + (n - measured) * per_iteration if extrapolated else steps[n][0]
-            paper = PAPER_SPEEDUP.get(size, {}).get(n)
+            nets = {label: {"seconds": t, "speedup": seconds / t} for label, t in net_seconds.items()}
             rows.append({"size": size, "iterations": n, "gatys_seconds": seconds, "extrapolated": extrapolated,
-                         "net_seconds": net_seconds, "speedup": seconds / net_seconds, "paper_speedup": paper})
-    print(f"model {ref}; Gatys objective: {recipe.name or 'recipe'} ({source}, loss network {recipe.network}); "
-          f"device {device}; Gatys from noise, {measured} iterations measured per size")
-    print("| size | Gatys iterations | Gatys s | net s | speed-up | paper |")
-    print("|---:|---:|---:|---:|---:|---:|")
+                         "nets": nets, "paper_speedup": PAPER_SPEEDUP.get(size, {}).get(n)})
+    print(f"Gatys objective: {recipe.name or 'recipe'} ({source}, loss network {recipe.network}); nets fp32 eager; "
+          f"device {device}, {torch.get_num_threads()} threads; Gatys from noise, {measured} iterations measured per size")
+    print("| size | Gatys iterations | Gatys s | " + " | ".join(f"{label} s | speed-up" for label in labels) + " | paper |")
+    print("|---:|---:|---:|" + "---:|---:|" * len(labels) + "---:|")
     for r in rows:
         note = " (extrapolated)" if r["extrapolated"] else ""
         paper = f"{r['paper_speedup']}x" if r["paper_speedup"] else "-"
-        print(f"| {r['size']} | {r['iterations']} | {r['gatys_seconds']:.3f}{note} | {r['net_seconds']:.4f} | "
-              f"{r['speedup']:.0f}x | {paper} |")
+        nets = " | ".join(f"{n['seconds']:.4f} | {n['speedup']:.0f}x" for n in r["nets"].values())
+        print(f"| {r['size']} | {r['iterations']} | {r['gatys_seconds']:.3f}{note} | {nets} | {paper} |")
     if any(r["extrapolated"] for r in rows):
         print(f"extrapolated: {measured} iterations timed, the rest at the same seconds per iteration")
-    doc = {"command": command_line(argv), "model": ref, "recipe": recipe.to_dict(), "recipe_from": source,
+    doc = {"command": command_line(argv), "models": dict(zip(labels, refs)), "recipe": recipe.to_dict(), "recipe_from": source,
            "device": str(device), "threads": torch.get_num_threads(), "content": str(args.content),
            "style_image": str(args.style_image), "measured_iterations": measured, "net_repeats": args.net_repeats,
            "rows": rows}
@@ -343,7 +352,8 @@ def parser() -> argparse.ArgumentParser:
     f.add_argument("--preset", help="Recipe for models that record none.")
 
     t = sub.add_parser("table1", parents=[common], help="Wall time: net vs Gatys (Table 1).")
-    t.add_argument("--model", help="Style model [default: the first registered style].")
+    t.add_argument("--model", action="append", help="A style model (repeat) [default: the first registered style]; "
+                   "the first one's recipe is Gatys's objective.")
     t.add_argument("--sizes", type=int_list, default=[256, 512, 1024])
     t.add_argument("--iterations", type=int_list, default=[100, 300, 500])
     t.add_argument("--measure-iterations", type=int, help="Time only K Gatys iterations and extrapolate beyond.")

@@ -109,7 +109,7 @@ def test_fig5_runs_gatys_once_per_objective(tmp_path, case):
     paper.main(argv)
     doc = json.loads((tmp_path / "out" / "fig5.json").read_text())
     assert [r["style_image"] for r in doc["runs"]] == [str(style), str(other)]
-    assert [r["plot"] for r in doc["runs"]] == ["fig5-1-net.png", "fig5-2-net.png"]
+    assert [r["plot"] for r in doc["runs"]] == ["fig5-1-net.png", "fig5-2-net-2.png"]
     with pytest.raises(SystemExit, match="one --iterations for all sizes or one per --sizes"):
         paper.main([*argv[:-8], "--sizes", "16,32", "--iterations", "1,2,3", "--device", "cpu", "--out", str(tmp_path / "o2")])
 
@@ -127,19 +127,20 @@ def test_fig5_wants_a_preset_for_a_model_without_a_recipe(tmp_path, case):
 def test_table1_times_net_and_gatys_and_says_what_was_extrapolated(tmp_path, capsys, case):
     data, style, model, _ = case
     out = tmp_path / "out"
-    argv = ["table1", "--model", str(model), "--sizes", "16,32", "--iterations", "2,3", "--measure-iterations", "2",
+    argv = ["table1", "--model", str(model), "--model", str(model), "--sizes", "16,32", "--iterations", "2,3", "--measure-iterations", "2",
             "--net-repeats", "2", "--content", str(data / "a.png"), "--style-image", str(style), "--device", "cpu", "--out", str(out)]
     paper.main(argv)
     printed = capsys.readouterr().out
     assert "(extrapolated)" in printed and "extrapolated: 2 iterations timed" in printed
     assert f"regenerate: python benchmarks/paper.py {' '.join(argv)}" in printed
     doc = json.loads((out / "table1.json").read_text())
-    assert doc["measured_iterations"] == 2 and doc["recipe_from"] == "model"
+    assert doc["measured_iterations"] == 2 and doc["recipe_from"] == "model" and doc["models"] == {"net": str(model), "net-2": str(model)}
     assert [(r["size"], r["iterations"], r["extrapolated"]) for r in doc["rows"]] == [
         (16, 2, False), (16, 3, True), (32, 2, False), (32, 3, True)]
     for row in doc["rows"]:
-        assert row["gatys_seconds"] > 0 and row["net_seconds"] > 0
-        assert row["speedup"] == pytest.approx(row["gatys_seconds"] / row["net_seconds"])
+        assert row["gatys_seconds"] > 0 and list(row["nets"]) == ["net", "net-2"]
+        for net in row["nets"].values():
+            assert net["seconds"] > 0 and net["speedup"] == pytest.approx(row["gatys_seconds"] / net["seconds"])
         assert row["paper_speedup"] is None  # the paper has no 16 or 32 pixel column
 
 
