@@ -194,9 +194,9 @@ def fig5_run(run: dict[str, Any], files: Sequence[Path], args: argparse.Namespac
             shown = ", ".join(f"{label} {value:.4g}" for label, value in nets.items())
             print(f"{size}px {photos[-1]['image']}: {shown}; gatys {curves[-1][0]:.4g} -> {curves[-1][-1]:.4g}", flush=True)
         gatys = [statistics.fmean(values) for values in zip(*curves)]
-        nets = {n["label"]: statistics.fmean(p["nets"][n["label"]] for p in photos) for n in run["nets"]}
-        entry["sizes"][str(size)] = {"iterations": count, "style_size": style_size, "gatys": gatys, "nets": nets,
-                                     "gatys_matches_net_at": {label: matched_at(gatys, v) for label, v in nets.items()},
+        means = {n["label"]: statistics.fmean(p["nets"][n["label"]] for p in photos) for n in run["nets"]}
+        entry["sizes"][str(size)] = {"iterations": count, "style_size": style_size, "gatys": gatys, "nets": means,
+                                     "gatys_matches_net_at": {label: matched_at(gatys, v) for label, v in means.items()},
                                      "photos": photos}
     return entry
 

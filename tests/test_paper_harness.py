@@ -9,14 +9,13 @@ import math
 import pytest
 import torch
 from PIL import Image
-from torch import nn
 
-from imgperc import plugins
-from imgperc.losses import LossNetwork, LossRecipe, NetworkDef
+from imgperc.losses import LossRecipe
 from imgperc.modelfile import save_model_file
 from imgperc_style.nets import JohnsonNet
 
 from conftest import REPO
+from tiny_nets import register_tiny_network
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -31,13 +30,6 @@ def _load_harness():
 paper = _load_harness()
 
 
-def _tiny_loader(taps):
-    torch.manual_seed(0)
-    layers = [("conv1", nn.Conv2d(3, 4, 3, padding=1)), ("relu1", nn.ReLU()), ("conv2", nn.Conv2d(4, 6, 3, padding=1)), ("relu2", nn.ReLU())]
-    deepest = max([n for n, _ in layers].index(t) for t in taps)
-    return LossNetwork("tiny", nn.Identity(), layers[: deepest + 1], taps)
-
-
 def _save_png(path, h, w):
     Image.fromarray((torch.rand(h, w, 3) * 255).byte().numpy()).save(path)
 
@@ -45,7 +37,7 @@ def _save_png(path, h, w):
 @pytest.fixture
 def case(tmp_path):
     """Two photos, a style image, and a tiny style net whose metadata records a tiny-network recipe."""
-    plugins.registry("loss_networks").add("tiny", NetworkDef("tiny", "test net", ("conv1", "relu1", "conv2", "relu2"), _tiny_loader), "tests")
+    register_tiny_network()
     recipe = LossRecipe(network="tiny", content_layers={"relu2": 1.0}, style_layers={"relu1": 0.5, "relu2": 2.0},
                         content_weight=3.0, style_weight=50.0, tv_weight=0.01, name="tiny-style")
     torch.manual_seed(0)

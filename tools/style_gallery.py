@@ -17,6 +17,7 @@ from torchvision.transforms.functional import pil_to_tensor
 
 import imgperc
 from imgperc import hub
+from imgperc.atomic import atomic_path
 from imgperc.report import labelled_row
 from imgperc_style.ml5_styles import STYLES
 
@@ -51,7 +52,8 @@ def main() -> None:
     for row in rows:
         sheet.paste(row, (0, top))
         top += row.height + 8
-    sheet.save(args.output, quality=85, optimize=True)
+    with atomic_path(args.output, overwrite=True) as tmp:
+        sheet.save(tmp, format=Image.registered_extensions().get(args.output.suffix.lower()), quality=85, optimize=True)
     print(f"{args.output}: {sheet.width}x{sheet.height}, {args.output.stat().st_size // 1024} KB")
 
 
