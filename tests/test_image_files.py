@@ -3,6 +3,8 @@ plugin-style task, sharing inputs between processes, and `imgperc video` over se
 
 from __future__ import annotations
 
+import threading
+
 import click
 import numpy as np
 import pytest
@@ -12,9 +14,12 @@ from PIL import Image
 
 from imgperc.cli.image_files import ImageFilesCommand
 from imgperc.cli.main import cli, main
-from imgperc.errors import PluginError
+from imgperc.errors import InputError, PluginError
 from imgperc.inference.batching import auto_batch, same_size_batches
+from imgperc.io import image as image_io
 from imgperc.io.video import count_frames
+from imgperc.pipeline import files as files_module
+from imgperc.pipeline.files import transform_files
 from imgperc.scaleout import Listing, share
 from imgperc.tasks import ImageTask
 from imgperc.train.runtime import Runtime
@@ -134,6 +139,67 @@ def test_batches_follow_a_pixel_budget_per_size():
     groups = list(same_size_batches(sizes, lambda s: s, lambda s: auto_batch(*s, scale=2)))
     assert [len(g) for g in groups] == [5, 1, 1, 1]
     assert auto_batch(10, 10) == 8 and auto_batch(1000, 1000, 1) == 2
+
+
+def _files(tmp_path, sizes):
+    """(index, (source, target)) items of photos of these sizes: one batch each when they differ."""
+    return [(i, (_photo(tmp_path / f"in{i}.png", size), tmp_path / f"out{i}.png")) for i, size in enumerate(sizes)]
+
+
+def test_the_next_batch_is_read_and_the_last_written_while_the_net_runs(tmp_path, monkeypatch):
+    items = _files(tmp_path, [(6, 4), (5, 3), (7, 5)])
+    second_read, threads = threading.Event(), {"read": set(), "write": set()}
+
+    def read(path):
+        threads["read"].add(threading.current_thread().name)
+        if path == items[1][1][0]:
+            second_read.set()
+        return image_io.read_image(path)
+
+    def write(path, image, **kwargs):
+        threads["write"].add(threading.current_thread().name)
+        image_io.write_image(path, image, **kwargs)
+
+    monkeypatch.setattr(files_module, "read_image", read)
+    monkeypatch.setattr(files_module, "write_image", write)
+    seen_during_first_batch = []
+
+    def net(batch):
+        if not seen_during_first_batch:
+            seen_during_first_batch.append(second_read.wait(timeout=30))
+        return 1.0 - batch
+
+    net.scale = 1
+    done = list(transform_files(items, net))
+    assert seen_during_first_batch == [True]  # the second photo was being read while the first ran
+    assert done == [(i, target) for i, (_, target) in items]
+    assert all(t.startswith("imgperc-read") for t in threads["read"]) and all(t.startswith("imgperc-write") for t in threads["write"])
+    for _, (source, target) in items:
+        assert np.array_equal(np.asarray(Image.open(target)), 255 - np.asarray(Image.open(source)))
+
+
+def test_files_written_before_a_bad_read_or_write_are_reported_once(tmp_path, monkeypatch):
+    items = _files(tmp_path, [(6, 4), (5, 3), (7, 5), (4, 4)])
+    items[3][1][0].write_bytes(b"not an image")  # found while the batch of in1 runs (batching reads one ahead)
+    invert = lambda batch: 1.0 - batch  # noqa: E731
+    done = []
+    with pytest.raises(InputError, match="in3.png"):
+        done.extend(transform_files(items, invert, force=True))
+    assert done == [(0, items[0][1][1]), (1, items[1][1][1])]  # in1's write was still pending at the error
+    assert not items[2][1][1].exists()
+
+    items = _files(tmp_path, [(6, 4), (5, 3), (7, 5)])
+
+    def write(path, image, **kwargs):
+        if path.name == "out1.png":
+            raise InputError(f"cannot write {path}: disk full")
+        image_io.write_image(path, image, **kwargs)
+
+    monkeypatch.setattr(files_module, "write_image", write)
+    done = []
+    with pytest.raises(InputError, match="disk full"):
+        done.extend(transform_files(items, invert, force=True))
+    assert done == [(0, items[0][1][1])]
 
 
 INVERTER = """

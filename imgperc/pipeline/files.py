@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
@@ -77,10 +78,13 @@ def transform_files(
     size: int | None = None,
     force: bool = False,
 ) -> Iterator[tuple[int, Path]]:
-    """Read each ``(index, (source, target))``, transform it, write it; yield ``(index, target)``.
+    """Read each ``(index, (source, target))``, transform it, write it; yield ``(index, target)``
+    in order, once the file is written.
 
     Consecutive images of one size share a batch (output near `auto_batch`'s pixel budget);
-    outputs are exactly ``transform.scale`` times the (resized) input.
+    outputs are exactly ``transform.scale`` times the (resized) input. While the net runs on one
+    batch, a reader thread decodes the next and a writer thread encodes the previous one (at most
+    one batch ahead and one behind), so a folder costs the net's time plus the slower of the two.
     """
     scale = int(getattr(transform, "scale", 1))
 
@@ -89,14 +93,37 @@ def transform_files(
             image = read_image(source)
             yield index, target, resize_longest(image, size) if size is not None else image
 
-    for group in same_size_batches(images(), lambda item: item[2].size, lambda wh: auto_batch(*wh, scale)):
-        batch = torch.stack([image.pixels for _, _, image in group])
-        with torch.inference_mode():
-            result = transform(batch)
-        _check_output(batch, result, scale)
-        for (index, target, image), pixels in zip(group, result.to("cpu", torch.float32)):
-            write_image(target, finish(image, pixels), overwrite=force)
-            yield index, target
+    def write(target: Path, image: Image, pixels: torch.Tensor) -> None:
+        write_image(target, finish(image, pixels), overwrite=force)
+
+    groups = same_size_batches(images(), lambda item: item[2].size, lambda wh: auto_batch(*wh, scale))
+    behind: list[tuple[int, Path, Future[None]]] = []
+    with ThreadPoolExecutor(1, thread_name_prefix="imgperc-read") as reader, ThreadPoolExecutor(1, thread_name_prefix="imgperc-write") as writer:
+        ahead = reader.submit(next, groups, None)
+        try:
+            while (group := ahead.result()) is not None:
+                ahead = reader.submit(next, groups, None)
+                batch = torch.stack([image.pixels for _, _, image in group])
+                with torch.inference_mode():
+                    result = transform(batch)
+                _check_output(batch, result, scale)
+                yield from _written(behind)
+                behind = [(index, target, writer.submit(write, target, image, pixels))
+                          for (index, target, image), pixels in zip(group, result.to("cpu", torch.float32))]
+        except Exception:
+            yield from _written(behind)  # what was written before the error is still reported
+            raise
+        yield from _written(behind)
+
+
+def _written(pending: list[tuple[int, Path, Future[None]]]) -> Iterator[tuple[int, Path]]:
+    """``(index, target)`` of each pending write, in order, once it is done; each is taken off
+    ``pending`` as it is yielded, and a failed write raises its error here and stays on it."""
+    while pending:
+        index, target, done = pending[0]
+        done.result()
+        pending.pop(0)
+        yield index, target
 
 
 def _prepare(task: ImageTask, values: dict[str, Any], device: str) -> Transform:
