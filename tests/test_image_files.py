@@ -202,6 +202,24 @@ def test_files_written_before_a_bad_read_or_write_are_reported_once(tmp_path, mo
     assert done == [(0, items[0][1][1])]
 
 
+def test_ctrl_c_mid_folder_leaves_whole_files_only(tmp_path):
+    items = _files(tmp_path, [(6, 4), (5, 3), (7, 5)])
+    calls = []
+
+    def net(batch):
+        calls.append(batch.shape)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return 1.0 - batch
+
+    done = []
+    with pytest.raises(KeyboardInterrupt):
+        done.extend(transform_files(items, net))
+    assert done == []  # in0's write was pending, not yet reported, when Ctrl-C came
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in0.png", "in1.png", "in2.png", "out0.png"]
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "out0.png")), 255 - np.asarray(Image.open(tmp_path / "in0.png")))
+
+
 INVERTER = """
 import click
 from imgperc import hookimpl
