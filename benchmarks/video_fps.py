@@ -1,12 +1,16 @@
 """End-to-end video throughput next to the network alone, at 640x360 and 1280x720.
 
     python benchmarks/video_fps.py [--style wave] [--frames 25] [--sizes 640,1280] [--batch N]
+        [--compile always|auto]
 
 For each size (longest side) it decodes the first ``--frames`` frames of the clip into memory
 and times the style network alone on them (after one warm-up batch), then times
 ``imgperc video`` doing the same frames (probe, decode, network, encode, audio remux) and prints
 both rates, the share of the time decoding and encoding cost (1 - end-to-end / network), and
-how busy the network was inside the end-to-end run. The style model must be
+how busy the network was inside the end-to-end run. ``--compile always`` (the default) measures
+the steady state a long video reaches: the warm-up batch compiles the net for the frame size (or
+loads its cached package), as `imgperc video` does by itself once eager running has cost as
+long as a compile; ``auto`` measures a short clip's first run. The style model must be
 installed or downloadable (set IMGPERC_MIRROR to use a local mirror).
 """
 
@@ -23,6 +27,7 @@ import click
 import torch
 
 from imgperc import plugins
+from imgperc.inference.engine import ENV_COMPILE
 from imgperc.io.video import FrameReader, probe
 from imgperc.pipeline import to_batch
 from imgperc_video.process import auto_batch, fit_longest, process_video
@@ -48,7 +53,9 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=25, help="frames per measurement")
     parser.add_argument("--sizes", default="640,1280", help="longest sides to measure")
     parser.add_argument("--batch", type=int, help="frames per batch (default: as `imgperc video`)")
+    parser.add_argument("--compile", choices=("always", "auto"), default="always", help="the engine's compile mode (see above)")
     args = parser.parse_args()
+    os.environ[ENV_COMPILE] = args.compile
 
     task = plugins.registry("image_tasks").get("style")
     parse = click.Command("style", params=list(task.options))
@@ -56,7 +63,7 @@ def main() -> None:
     transform = task.prepare(**values)
     info = probe(args.clip)
     seconds = args.frames / float(info.fps)
-    print(f"clip {args.clip.name}, style {args.style}, {args.frames} frames per run")
+    print(f"clip {args.clip.name}, style {args.style}, {args.frames} frames per run, compile {args.compile}")
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
     print(f"{'size':>10} {'batch':>5} {'network fps':>12} {'end-to-end fps':>15} {'decode+encode share':>20} {'network busy':>13}")
     for longest in (int(side) for side in args.sizes.split(",")):
