@@ -4,7 +4,8 @@ command `imgperc.cli.image_files` makes for a plugin's task.
 Inputs are collected (files, folders, ``-r``) less our earlier outputs; every output is named
 and checked before any work; under torchrun the inputs are shared out (`imgperc.scaleout`);
 images are read, resized (``--size``), run through the task in batches of same-size images and
-written atomically; a progress bar shows on folders.
+written atomically, the reading and writing in threads beside the net; a progress bar shows on
+folders.
 """
 
 from __future__ import annotations
