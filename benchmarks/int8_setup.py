@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from imgperc.modelfile import build_model
-from int8_onnx import PHOTOS, quantized, load_photos
+from int8_onnx import PHOTOS, load_photos, quantized
 
 
 def seconds(start: float) -> str:
