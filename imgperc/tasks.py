@@ -28,11 +28,12 @@ class Transform(Protocol):
 @dataclass(frozen=True)
 class BenchNet:
     """What `imgperc bench --task NAME` times: the transform net ``net`` built with ``config``,
-    run with the reflection ``pad`` the task's own command uses."""
+    run with the reflection ``pad`` the task's own command uses (None: the one the net asks
+    for, `imgperc.inference.net_pad`, as `imgperc.inference.run_net` gives it by default)."""
 
     net: str
     config: Mapping[str, Any] = field(default_factory=dict)
-    pad: int = 0
+    pad: int | None = 0
 
 
 @dataclass(frozen=True)

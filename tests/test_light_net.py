@@ -35,7 +35,7 @@ def test_default_layout_works_below_full_resolution():
 
 
 def test_a_tenth_of_ml5s_flops_at_512():
-    padded = (1, 3, 608, 608)  # what `imgperc stylize` runs for a 512 image (reflection pad 48)
+    padded = (1, 3, 608, 608)  # a 512 image with the ml5 nets' reflection pad (48 a side)
     ml5 = net_gflop(plugins.registry("transform_nets").get("ml5")(), padded)
     cost = net_gflop(light(), padded)
     assert cost <= ml5 / 10 and net_gflop(light(), (1, 3, 512, 512)) <= 9.0

@@ -11,10 +11,11 @@ import torch
 import torch.nn.functional as F
 
 from imgperc import hub, plugins
-from imgperc.inference import reflect_pad, run_net, select_device
+from imgperc.inference import DEFAULT_PAD, Engine, net_pad, reflect_pad, run_net, select_device
 from imgperc.errors import InputError
 from imgperc.modelfile import build_model, read_metadata, save_model_file
 from imgperc_style import ml5
+from imgperc_style.light import LightNet
 from imgperc_style.nets import JohnsonNet
 
 from tiny_nets import check_style_net_conventions
@@ -258,6 +259,38 @@ def test_run_net_crops_back_exactly(size):
     y = run_net(_Scale2(), x, pad=3, batch_size=2)
     assert y.shape == (5, 3, size[0] * 2, size[1] * 2)
     assert torch.equal(y, F.interpolate(x, scale_factor=2, mode="nearest"))
+
+
+class _Seen(torch.nn.Module):
+    """An identity net that records the sizes it is run on."""
+
+    size_multiple = 4
+
+    def __init__(self, reflection_pad: int | None = None):
+        super().__init__()
+        if reflection_pad is not None:
+            self.reflection_pad = reflection_pad
+        self.sizes: list[tuple[int, int]] = []
+
+    def forward(self, x):
+        self.sizes.append(tuple(x.shape[-2:]))
+        return x
+
+
+def test_nets_run_with_the_reflection_pad_they_ask_for():
+    x = torch.rand(1, 3, 10, 21)
+    plain, light = _Seen(), _Seen(reflection_pad=5)
+    assert torch.equal(run_net(plain, x), x) and torch.equal(run_net(light, x), x)
+    assert plain.sizes == [(10 + 96 + 2, 21 + 96 + 3)]  # DEFAULT_PAD, 48 a side, then multiples of 4
+    assert light.sizes == [(10 + 10 + 0, 21 + 10 + 1)]
+    engine = Engine(light, device="cpu", precision="fp32", tile=None, compile="never")
+    engine.run(x)
+    run_net(engine, x, pad=0)
+    assert light.sizes[1:] == [(20, 32), (12, 24)]  # the engine asks the net too; an explicit pad wins
+
+
+def test_the_light_net_asks_for_less_padding_than_the_default():
+    assert net_pad(LightNet()) < DEFAULT_PAD == net_pad(JohnsonNet())
 
 
 def test_select_device():

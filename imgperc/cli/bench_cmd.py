@@ -15,7 +15,7 @@ import click
 from .. import plugins
 from ..atomic import atomic_path, check_writable
 from ..errors import InputError
-from ..inference import COMPILE_MODES, DEVICES, PRECISIONS
+from ..inference import COMPILE_MODES, DEVICES, PRECISIONS, net_pad
 
 if TYPE_CHECKING:
     import torch
@@ -34,8 +34,9 @@ def parse_sizes(text: str) -> list[int]:
     return sizes
 
 
-def bench_target(task: str | None, arch: str | None) -> tuple[str, str, Mapping[str, Any], int]:
-    """(task, net, config, pad): ``task``'s bench net, or ``arch`` run with that task's pad.
+def bench_target(task: str | None, arch: str | None) -> tuple[str, str, Mapping[str, Any], int | None]:
+    """(task, net, config, pad): ``task``'s bench net, or ``arch`` run with that task's pad
+    (None: each net's own).
 
     Without ``task``: the only image task that names a bench net (among those of ``arch``'s
     plugin when ``arch`` is given); a one-line error when there are none or several.
@@ -83,7 +84,7 @@ def _row(result: bench.Result) -> str:
 
 @click.command("bench")
 @click.option("--task", metavar="NAME", help="The image task whose net to time (needed when several can be; see `imgperc plugins`).")
-@click.option("--net", "arch", metavar="NAME", help="Another transform net from the registry, run with the task's padding.")
+@click.option("--net", "arch", metavar="NAME", help="Another transform net from the registry, run with the task's padding (else its own).")
 @click.option("--sizes", default="256,512,1024", show_default=True, help="Input sizes (square), comma-separated.")
 @click.option("--precision", type=click.Choice(PRECISIONS), default="auto", show_default=True, help="Compute precision.")
 @click.option("--compile", "compile_mode", type=click.Choice(COMPILE_MODES), default="always", show_default=True, help="Compiled graphs (always: compile or load before timing).")
@@ -108,6 +109,7 @@ def bench_command(task, arch, sizes, precision, compile_mode, device, batch, run
         check_writable(json_path, overwrite=force)
     task, name, config, pad = bench_target(task, arch)
     net = build_net(name, config)
+    pad = net_pad(net) if pad is None else pad
     info = bench.machine()
     click.echo(f"{info['device']}; {info['physical_cores']} physical cores; torch {info['torch']}; load average {info['load_average']}")
     click.echo(f"task {task}, net {name}, reflection pad {pad}; baseline: fp32 eager, contiguous, {info['default_threads']} threads")

@@ -19,9 +19,9 @@ from torch import nn
 from ..precision import PRECISIONS, native_bf16
 from .batching import same_size_batches
 from .device import DEVICES, describe, net_device, select_device
-from .engine import COMPILE_MODES, DEFAULT_BATCH_SIZE, DEFAULT_PAD, Engine
+from .engine import COMPILE_MODES, DEFAULT_BATCH_SIZE, Engine
 from .options import PRECISION_HELP, engine_options, report_options
-from .padding import reflect_pad, run_padded
+from .padding import DEFAULT_PAD, net_pad, reflect_pad, run_padded
 
 __all__ = [
     "COMPILE_MODES",
@@ -36,6 +36,7 @@ __all__ = [
     "report_options",
     "native_bf16",
     "net_device",
+    "net_pad",
     "reflect_pad",
     "run_net",
     "same_size_batches",
@@ -47,16 +48,18 @@ def run_net(
     net: nn.Module,
     batch: torch.Tensor,
     *,
-    pad: int = DEFAULT_PAD,
+    pad: int | None = None,
     batch_size: int | None = None,
 ) -> torch.Tensor:
     """Apply ``net`` to ``batch`` ([N,3,H,W] in [0,1]) -> [N,3,H·s,W·s] in [0,1] on batch's device.
 
-    ``pad`` pixels of reflection are added on every side, plus what makes H and W multiples of
-    ``net.size_multiple``; the net's output is cropped back, so any input size works. Chunks
-    hold ``batch_size`` images (default: the engine's choice for its device, else 4).
+    ``pad`` pixels of reflection (default: the net's own, `net_pad`) are added on every side,
+    plus what makes H and W multiples of ``net.size_multiple``; the net's output is cropped
+    back, so any input size works. Chunks hold ``batch_size`` images (default: the engine's
+    choice for its device, else 4).
     """
     if isinstance(net, Engine):
         return net.run(batch, pad=pad, batch_size=batch_size)
     multiple = getattr(net, "size_multiple", 1)
+    pad = net_pad(net) if pad is None else pad
     return run_padded(net, batch, pad=pad, batch_size=batch_size or DEFAULT_BATCH_SIZE, multiple=multiple, device=net_device(net), scale=getattr(net, "scale", 1))

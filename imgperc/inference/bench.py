@@ -114,7 +114,7 @@ def measure(
     *,
     size: int,
     batch: int = 1,
-    pad: int = 48,
+    pad: int | None = None,
     device: str = "auto",
     precision: str = "auto",
     compile: str = "always",
@@ -123,11 +123,13 @@ def measure(
     warmup: int = 1,
     baseline: bool = True,
 ) -> Result:
-    """Time ``net`` on random ``batch`` x 3 x ``size`` x ``size`` inputs through the engine."""
+    """Time ``net`` on random ``batch`` x 3 x ``size`` x ``size`` inputs through the engine,
+    reflection-padded by ``pad`` (default: the net's own)."""
     plain = copy.deepcopy(net) if baseline else None
     engine = Engine(net, device=device, precision=precision, tile=None, compile=compile, threads=threads, batch_size=batch)
     target = engine.device
     multiple = engine.multiple
+    pad = engine.pad if pad is None else pad
     top, bottom, left, right = padding(size, size, pad, multiple)
     padded = [size + top + bottom, size + left + right]
     gflop = net_gflop(plain if plain is not None else engine.net, (batch, 3, *padded))

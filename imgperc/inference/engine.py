@@ -14,11 +14,10 @@ from ..errors import InputError
 from ..precision import DTYPES, NAMES, resolve
 from . import graph, tiling
 from .device import select_device
-from .padding import run_padded
+from .padding import net_pad, run_padded
 from .precision import ReducedPrecision, suspicious
 from .threads import configure_threads
 
-DEFAULT_PAD = 48
 DEFAULT_BATCH_SIZE = 4
 CPU_BATCH_SIZE = 1  # on CPUs, batches of 4 ran 20% slower than single images (cache)
 COMPILE_MODES = ("auto", "always", "never")
@@ -72,6 +71,7 @@ class Engine(nn.Module):
         self.batch_size = batch_size or (CPU_BATCH_SIZE if self.device.type == "cpu" else DEFAULT_BATCH_SIZE)
         self.net = net.eval().to(self.device, memory_format=CL)
         self.multiple = getattr(net, "size_multiple", 1)
+        self.pad = net_pad(net)
         self.scale = int(getattr(net, "scale", 1))
         self.events: list[str] = []
         self._compiled: dict[tuple, graph.CompiledNet | None] = {}
@@ -86,8 +86,9 @@ class Engine(nn.Module):
     def forward(self, batch: torch.Tensor) -> torch.Tensor:
         return self.run(batch)
 
-    def run(self, batch: torch.Tensor, *, pad: int = DEFAULT_PAD, batch_size: int | None = None) -> torch.Tensor:
+    def run(self, batch: torch.Tensor, *, pad: int | None = None, batch_size: int | None = None) -> torch.Tensor:
         """[N,3,H,W] in [0,1] -> [N,3,H·s,W·s] in [0,1] on batch's device (see `run_net`)."""
+        pad = self.pad if pad is None else pad
         return run_padded(self._canvas, batch, pad=pad, batch_size=batch_size or self.batch_size, multiple=self.multiple, device=self.device, scale=self.scale)
 
     # --- whole canvases and tiles ----------------------------------------------------------

@@ -5,8 +5,17 @@ from __future__ import annotations
 from typing import Callable
 
 import torch
+from torch import nn
 
 from ..limits import check_pixels
+
+DEFAULT_PAD = 48
+
+
+def net_pad(net: nn.Module) -> int:
+    """The reflection padding ``net`` runs with: its ``reflection_pad`` attribute (a net whose
+    outputs need less context may declare less), else ``DEFAULT_PAD``."""
+    return int(getattr(net, "reflection_pad", DEFAULT_PAD))
 
 
 def _reflect_index(size: int, before: int, after: int, device: torch.device) -> torch.Tensor:

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from imgperc.cli.image_files import ImageFilesCommand, model_rows
-from imgperc.inference import DEFAULT_PAD, engine_options
+from imgperc.inference import engine_options
 from imgperc.limits import FiniteFloatRange
 from imgperc.tasks import BenchNet, ImageTask
 
@@ -50,7 +50,7 @@ def style_task() -> ImageTask:
         prepare=prepare,
         tag=tag,
         default_model=DEFAULT_STYLE,
-        bench=BenchNet("ml5", pad=DEFAULT_PAD),
+        bench=BenchNet("ml5", pad=None),
     )
 
 
