@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import os
@@ -52,6 +53,15 @@ def teacher(tmp_path):
     net = JohnsonNet(channels=2, residual_blocks=0)
     save_model_file(path, net.state_dict(), {"architecture": "johnson", "config": {"channels": 2, "residual_blocks": 0},
                                              "task": "style", "style": "tiny"})
+    return path
+
+
+@pytest.fixture
+def painting(tmp_path):
+    """A small random style image (the painting term's target)."""
+    torch.manual_seed(4)
+    path = tmp_path / "painting.png"
+    Image.fromarray((torch.rand(30, 40, 3) * 255).byte().numpy()).save(path)
     return path
 
 
@@ -124,6 +134,50 @@ def test_objective_terms_are_distances_to_the_teacher_and_the_photo(tiny_network
     assert objective(teacher, teacher, photo).values()["feature:relu1"] == 0.0
 
 
+def test_painting_term_is_the_gram_distance_to_the_style_image_itself(tiny_network):
+    weights = DistillLoss(network="tiny", pixel=0.0, feature=0.0, style_layers=("relu1", "relu2"), painting=3.0).validate()
+    assert weights.taps == ("relu1", "relu2") and weights.to_dict()["painting"] == 3.0
+    assert "painting" not in DistillLoss().to_dict()  # runs from before the term keep their run.json job
+    objective = DistillObjective(weights)
+    torch.manual_seed(3)
+    output, painting = torch.rand(2, 3, 8, 8), torch.rand(1, 3, 12, 10)
+    objective.set_painting(painting)
+    report = objective(output, torch.rand(2, 3, 8, 8), torch.rand(2, 3, 8, 8))
+    f_out, f_painting = objective.network(output), objective.network(painting)
+
+    def gram(f):  # one image's [C,H,W] features -> psi psi^T / (C H W)
+        psi = f.flatten(1)
+        return psi @ psi.T / f.numel()
+
+    expected = {}
+    for layer in ("relu1", "relu2"):
+        channels = f_out[layer].shape[1]
+        distances = [(gram(f) - gram(f_painting[layer][0])).pow(2).sum() for f in f_out[layer]]
+        expected[f"painting:{layer}"] = float(3.0 / channels**2 * torch.stack(distances).mean())
+    assert report.values() == pytest.approx({"total": sum(expected.values()), **expected})
+
+
+def test_a_painting_term_trains_is_logged_recorded_and_resumes(tmp_path, capsys, photos, teacher, painting, tiny_network):
+    out = tmp_path / "run"
+
+    def args(iterations, style_size):
+        return ["--teacher", teacher, "--data", photos, "--out", out, "--iterations", iterations, "--checkpoint-every", "1",
+                "--preview-every", "0", "--loss-network", "tiny", "--feature-weight", "0", "--style-layers", "relu1,relu2",
+                "--painting-weight", "2", "--style-image", painting, "--style-size", style_size, *TINY_STUDENT]
+
+    code, _, err = _distill(capsys, *args(2, 24))
+    assert code == 0, err
+    assert set(log.read(out / "log.jsonl")[0]["loss"]) == {"total", "pixel", "painting:relu1", "painting:relu2"}
+    meta = read_metadata(out / "model.safetensors")
+    assert meta["style_image"] == "painting.png" and meta["style_size"] == 24 and meta["distillation"]["painting"] == 2.0
+    job = json.loads((out / "run.json").read_text())["job"]
+    assert job["style_image"] == str(painting.resolve()) and job["style_size"] == 24
+    code, _, err = _distill(capsys, *args(3, 24))
+    assert code == 0 and "resuming at iteration 2 of 3" in err, err
+    code, _, err = _distill(capsys, *args(4, 32))
+    assert code == 1 and "holds a run with different job" in one_error_line(err)
+
+
 def test_a_user_style_teaches_and_name_installs_the_student(tmp_path, capsys, photos, teacher):
     install_user_model(teacher, "my-teacher")
     code, _, err = _distill(capsys, "--teacher", "my-teacher", "--data", photos, "--out", tmp_path / "run", "--iterations", "1",
@@ -166,13 +220,20 @@ def sr_file(tmp_path):
         (["--feature-layers", ""], "--feature-weight 1e-05 needs at least one layer in --feature-layers"),
         (["--image-size", "18"], "--image-size must be a multiple of 4"),
         (["--crop-size", "260"], "--crop-size must be a multiple of 4 from 16 to --image-size 256, got 260"),
+        (["--painting-weight", "2"], "--painting-weight 2.0 needs --style-image"),
+        (["--style-image", "{painting}"], "painting.png would be unused: give --painting-weight"),
+        (["--painting-weight", "2", "--style-image", "{missing}"], "missing.png: no such file"),
+        (["--painting-weight", "2", "--style-image", "{broken}/bad.jpg"], "bad.jpg: not an image"),
+        (["--painting-weight", "2", "--style-image", "{empty}"], "empty is a directory, not an image"),
+        (["--painting-weight", "2", "--style-layers", ""], "--painting-weight 2.0 needs at least one layer in --style-layers"),
     ],
 )
-def test_bad_inputs_are_one_line_errors_before_any_work(tmp_path, capsys, photos, teacher, sr_file, args, message):
+def test_bad_inputs_are_one_line_errors_before_any_work(tmp_path, capsys, photos, teacher, sr_file, painting, args, message):
     (tmp_path / "empty").mkdir()
     (tmp_path / "broken").mkdir()
     (tmp_path / "broken" / "bad.jpg").write_bytes(b"not a jpeg")
-    values = {"sr_file": sr_file, "empty": tmp_path / "empty", "broken": tmp_path / "broken"}
+    values = {"sr_file": sr_file, "empty": tmp_path / "empty", "broken": tmp_path / "broken", "painting": painting,
+              "missing": tmp_path / "missing.png"}
     args = [a.format(**values) for a in args]
     base = {"--teacher": str(teacher), "--data": str(photos)}
     for option in base:
