@@ -287,6 +287,7 @@ def test_nets_run_with_the_reflection_pad_they_ask_for():
     engine.run(x)
     run_net(engine, x, pad=0)
     assert light.sizes[1:] == [(20, 32), (12, 24)]  # the engine asks the net too; an explicit pad wins
+    assert net_pad(engine) == 5
 
 
 def test_the_light_net_asks_for_less_padding_than_the_default():

@@ -129,7 +129,7 @@ def measure(
     engine = Engine(net, device=device, precision=precision, tile=None, compile=compile, threads=threads, batch_size=batch)
     target = engine.device
     multiple = engine.multiple
-    pad = engine.pad if pad is None else pad
+    pad = engine.reflection_pad if pad is None else pad
     top, bottom, left, right = padding(size, size, pad, multiple)
     padded = [size + top + bottom, size + left + right]
     gflop = net_gflop(plain if plain is not None else engine.net, (batch, 3, *padded))

@@ -71,7 +71,7 @@ class Engine(nn.Module):
         self.batch_size = batch_size or (CPU_BATCH_SIZE if self.device.type == "cpu" else DEFAULT_BATCH_SIZE)
         self.net = net.eval().to(self.device, memory_format=CL)
         self.multiple = getattr(net, "size_multiple", 1)
-        self.pad = net_pad(net)
+        self.reflection_pad = net_pad(net)  # so the engine asks for what its net does
         self.scale = int(getattr(net, "scale", 1))
         self.events: list[str] = []
         self._compiled: dict[tuple, graph.CompiledNet | None] = {}
@@ -88,7 +88,7 @@ class Engine(nn.Module):
 
     def run(self, batch: torch.Tensor, *, pad: int | None = None, batch_size: int | None = None) -> torch.Tensor:
         """[N,3,H,W] in [0,1] -> [N,3,H·s,W·s] in [0,1] on batch's device (see `run_net`)."""
-        pad = self.pad if pad is None else pad
+        pad = self.reflection_pad if pad is None else pad
         return run_padded(self._canvas, batch, pad=pad, batch_size=batch_size or self.batch_size, multiple=self.multiple, device=self.device, scale=self.scale)
 
     # --- whole canvases and tiles ----------------------------------------------------------
