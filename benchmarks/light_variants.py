@@ -2,10 +2,11 @@
 
     nice -n 10 python benchmarks/light_variants.py [--size 512] [--runs 3] [--compile never|always]
 
-Each candidate runs through the inference engine at the padded size `imgperc stylize` uses
-(reflection pad 48: 608x608 for 512), fp32 on the CPU, random weights (speed does not depend on
-them). GFLOP are counted by ``torch.utils.flop_counter`` (convolutions); ms/image is the median
-of --runs after one untimed run. ``--compile never`` (the default) times eager channels-last
+Each candidate runs through the inference engine at one padded size for all, the ml5 nets'
+(reflection pad ``DEFAULT_PAD``, 48: 608x608 for 512; the light net itself now asks for 16),
+fp32 on the CPU, random weights (speed does not depend on them). GFLOP are counted by
+``torch.utils.flop_counter`` (convolutions); ms/image is the median of --runs after one untimed
+run. ``--compile never`` (the default) times eager channels-last
 PyTorch and takes a minute; ``always`` compiles each net first (minutes) as `imgperc stylize`
 does on repeated use. The ``separable`` candidate (depthwise 3x3 + pointwise 1x1 residual
 blocks at a larger width) exists only here: on CPUs depthwise convolutions are memory-bound,
@@ -20,7 +21,7 @@ import torch
 from torch import nn
 
 from imgperc import plugins
-from imgperc.inference import bench
+from imgperc.inference import DEFAULT_PAD, bench
 from imgperc_style.light import LightNet
 from imgperc_style.nets import ConvLayer
 
@@ -71,8 +72,8 @@ def main() -> None:
     torch.manual_seed(0)
     for name, net in candidates().items():
         params = sum(p.numel() for p in net.parameters())
-        result = bench.measure(net.eval(), size=args.size, device="cpu", precision="fp32", compile=args.compile,
-                               runs=args.runs, warmup=0, baseline=False)
+        result = bench.measure(net.eval(), size=args.size, pad=DEFAULT_PAD, device="cpu", precision="fp32",
+                               compile=args.compile, runs=args.runs, warmup=0, baseline=False)
         print(f"{name:<28} {params:>8} {result.gflop_per_image:7.2f} {result.ms_per_image:9.1f} {result.images_per_s:8.2f}")
     print(f"load average at the end {bench.machine()['load_average']}")
 
