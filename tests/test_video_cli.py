@@ -136,9 +136,18 @@ def test_options_come_from_every_registered_task_once(capsys):
     code, out, _ = video(capsys, "--help")
     assert code == 0
     assert out.count("--model") == 1
-    for flag in ("--invert", "-d, --double", "--jitter", "--deflicker", "--crf"):
+    for flag in ("--invert", "-d, --double", "--jitter", "--deflicker", "--crf", "--preset"):
         assert flag in out
     assert "-d/--double  Nearest-neighbour 2x." in out
+
+
+def test_the_preset_reaches_the_encoder_and_an_unknown_one_is_refused(clip, tmp_path, capsys):
+    code, _, err = video(capsys, "--invert", clip, "-o", tmp_path / "fast.mkv", "--duration", "0.2", "--preset", "ultrafast")
+    assert code == 0, err
+    assert b" subme=0 " in (tmp_path / "fast.mkv").read_bytes()  # x264's settings string: ultrafast
+    code, _, err = video(capsys, "--invert", clip, "-o", tmp_path / "x.mkv", "--preset", "quick")
+    assert code == 2 and "Invalid value for '--preset': 'quick' is not one of 'ultrafast'," in err
+    assert only(tmp_path, "fast.mkv")
 
 
 def test_exactly_one_task_must_be_chosen(clip, tmp_path, capsys):

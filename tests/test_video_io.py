@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from fractions import Fraction
 
 import numpy as np
@@ -96,6 +97,22 @@ def test_writer_pads_odd_sizes_and_keeps_rate_rotation(clips, tmp_path):
     decoded = read_all(out)
     assert decoded.shape == (3, 26, 34, 3)
     assert decoded[0, :, -1].mean() > 180 and decoded[0, :, :30].mean() < 20
+
+
+@pytest.mark.parametrize("preset, subme", [("ultrafast", 0), ("veryfast", 2), ("medium", 7)])
+def test_writer_encodes_with_the_x264_preset_it_is_given(tmp_path, preset, subme):
+    out = tmp_path / "out.mkv"
+    with FrameWriter(out, 32, 16, Fraction(25), preset=preset) as writer:
+        writer.write(np.full((16, 32, 3), 90, np.uint8))
+        writer.close()
+    settings = re.search(rb"options: ([^\x00]*)", out.read_bytes())  # x264's SEI settings string
+    assert settings is not None and f" subme={subme} ".encode() in settings[1]
+
+
+def test_writer_refuses_an_unknown_preset(tmp_path):
+    with pytest.raises(ValueError, match="unknown x264 preset 'quick'"):
+        FrameWriter(tmp_path / "out.mp4", 16, 16, Fraction(25), preset="quick")
+    assert not (tmp_path / "out.mp4").exists()
 
 
 def test_writer_failure_is_one_line(tmp_path):

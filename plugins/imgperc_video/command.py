@@ -39,6 +39,8 @@ def parse_time(text: str | None, option: str) -> float | None:
 
 
 def _own_params() -> list[click.Parameter]:
+    from imgperc.io.video import DEFAULT_PRESET, X264_PRESETS
+
     return [
         click.Argument(["inputs"], nargs=-1, required=True, type=click.Path(path_type=Path)),
         click.Option(
@@ -48,6 +50,13 @@ def _own_params() -> list[click.Parameter]:
         ),
         click.Option(["--size"], type=click.IntRange(min=16), metavar="N", help="Resize frames so the longest side is N pixels first."),
         click.Option(["--crf"], type=click.IntRange(0, 51), default=18, show_default=True, help="H.264 quality (lower: better, bigger)."),
+        click.Option(
+            ["--preset"],
+            type=click.Choice(X264_PRESETS),
+            default=DEFAULT_PRESET,
+            show_default=True,
+            help="x264 speed: slower presets give smaller files at the same --crf, and take CPU from the network.",
+        ),
         click.Option(["--start"], metavar="T", help="Start at T (seconds, or [H:]MM:SS[.ms])."),
         click.Option(["--duration"], metavar="T", help="Process only T of video."),
         click.Option(["--batch"], type=click.IntRange(min=1), metavar="N", help="Frames per network batch (default: by frame size)."),
@@ -174,6 +183,7 @@ class VideoCommand(click.Command):
                         transform,
                         size=values["size"],
                         crf=values["crf"],
+                        preset=values["preset"],
                         start=start,
                         duration=duration,
                         batch_size=values["batch"],

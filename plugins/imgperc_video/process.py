@@ -10,7 +10,7 @@ from typing import Callable
 from imgperc.atomic import atomic_path, check_writable, scratch_file
 from imgperc.errors import InputError
 from imgperc.inference.batching import auto_batch
-from imgperc.io.video import CONTAINERS, FrameReader, FrameWriter, VideoInfo, add_audio, probe
+from imgperc.io.video import CONTAINERS, DEFAULT_PRESET, FrameReader, FrameWriter, VideoInfo, add_audio, probe
 from imgperc.pipeline import RunStats, run_pipeline
 from imgperc.tasks import Transform
 
@@ -67,6 +67,7 @@ def process_video(
     *,
     size: int | None = None,
     crf: int = 18,
+    preset: str = DEFAULT_PRESET,
     start: float = 0.0,
     duration: float | None = None,
     batch_size: int | None = None,
@@ -79,7 +80,8 @@ def process_video(
     """Apply ``transform`` to every frame of ``source`` and write ``target`` atomically.
 
     Keeps the frame rate, rotation metadata, aspect ratio and audio (copied when the target
-    container allows). Nothing is left at ``target`` (or beside it) unless everything worked.
+    container allows); encodes with x264 at ``crf`` and ``preset``. Nothing is left at
+    ``target`` (or beside it) unless everything worked.
     """
     source, target = Path(source), Path(target)
     info = info or probe(source)
@@ -95,7 +97,7 @@ def process_video(
             with (
                 FrameReader(info, start=start, duration=duration, size=(width, height)) as reader,
                 FrameWriter(
-                    video_only, width * scale, height * scale, info.fps, crf=crf, rotation=info.rotation, sar=info.sar
+                    video_only, width * scale, height * scale, info.fps, crf=crf, preset=preset, rotation=info.rotation, sar=info.sar
                 ) as writer,
             ):
                 stats = run_pipeline(
