@@ -2,8 +2,8 @@
 
 Registered by the plugin host like any plugin (``imgperc.plugins.CORE_MODULES``), so core and
 third-party networks and presets are listed and looked up the same way. Everything is
-registered `Deferred`, and this module lives outside `imgperc.losses` (whose package imports
-torch), so `imgperc plugins` stays instant.
+registered `Deferred`, so `imgperc plugins` stays instant; the hub models and presets are made
+without torch too (`imgperc stylize --help` lists the models), the networks with it.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from .hub.spec import ModelSpec
     from .lazy import Deferred
-    from .losses.networks.base import NetworkDef
+    from .losses.networks.definition import NetworkDef
     from .losses.recipe import LossRecipe
     from .tasks import ImageTask
 
@@ -126,7 +126,7 @@ KINDS: dict[str, Kind] = {
     "models": Kind("register_models", "an imgperc.hub.ModelSpec", _instance_of("imgperc.hub.spec", "ModelSpec"), "id"),
     "transform_nets": Kind("register_transform_nets", "a builder: callable(**config) -> torch.nn.Module", callable),
     "loss_networks": Kind(
-        "register_loss_networks", "an imgperc.losses.NetworkDef", _instance_of("imgperc.losses.networks.base", "NetworkDef"), "name"
+        "register_loss_networks", "an imgperc.losses.NetworkDef", _instance_of("imgperc.losses.networks.definition", "NetworkDef"), "name"
     ),
     "loss_recipes": Kind("register_loss_recipes", "an imgperc.losses.LossRecipe", _instance_of("imgperc.losses.recipe", "LossRecipe"), "name"),
     "trainers": Kind("register_trainers", COMMAND, _instance_of("click", "Command")),

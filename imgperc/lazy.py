@@ -7,14 +7,18 @@ when something is used:
 - `Deferred`: a registry entry made on first use, e.g. ``register("vgg16", Deferred("pkg.mod:NETWORK"))``;
 - `LazyCommand`: a click command known by its name and one-line help until it runs or shows
   its own ``--help``.
+
+Packages whose ``__init__`` re-exports heavy modules do so through `exports`, so that their
+light modules (option choices, ...) import without torch.
 """
 
 from __future__ import annotations
 
 import functools
 import importlib
+import sys
 from dataclasses import dataclass
-from typing import Any, Callable, Union
+from typing import Any, Callable, Mapping, Union
 
 import click
 
@@ -35,6 +39,26 @@ def load(target: Target) -> Any:
     for part in attribute.split("."):
         value = getattr(value, part)
     return value
+
+
+def exports(package: str, modules: Mapping[str, tuple[str, ...]]) -> tuple[Callable[[str], Any], Callable[[], list[str]], list[str]]:
+    """``__getattr__``, ``__dir__`` (PEP 562) and ``__all__`` for a package that re-exports the
+    names of ``modules`` (``{".engine": ("Engine", ...)}``, relative to ``package``), each module
+    imported when one of its names is first used.
+    """
+    where = {name: module for module, names in modules.items() for name in names}
+
+    def __getattr__(name: str) -> Any:
+        if name not in where:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(where[name], package), name)
+        setattr(sys.modules[package], name, value)
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted({*vars(sys.modules[package]), *where})
+
+    return __getattr__, __dir__, sorted(where)
 
 
 @dataclass(frozen=True)

@@ -3,18 +3,17 @@
 Nothing is ever unpickled. The metadata names the architecture (a transform net registered by
 some plugin) and its config, so the core can rebuild any plugin's net from the file alone; the
 config is checked against the architecture's declared bounds first. Files of the local store are
-verified against their install checksums before use (`imgperc.integrity`).
+verified against their install checksums before use (`imgperc.integrity`). Reading metadata
+imports no torch (listing models, as `--help` does, reads it).
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import load_file, save_file
 
 from . import plugins
 from .atomic import atomic_path
@@ -22,11 +21,16 @@ from .errors import ConfigError, InputError
 from .integrity import verify
 from .netconfig import check_config
 
+if TYPE_CHECKING:
+    import torch
+
 META_KEY = "imgperc"
 
 
 def save_model_file(path: Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any], *, overwrite: bool = True) -> None:
     """Write tensors plus metadata atomically."""
+    from safetensors.torch import save_file
+
     contiguous = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
     with atomic_path(Path(path), overwrite=overwrite) as tmp:
         save_file(contiguous, str(tmp), metadata={META_KEY: json.dumps(meta, sort_keys=True)})
@@ -41,7 +45,7 @@ def read_metadata(path: Path) -> dict[str, Any]:
 def _header(path: Path, shapes: bool = True) -> tuple[dict[str, Any], dict[str, tuple[int, ...]]]:
     """The metadata and (with ``shapes``) the shape of every tensor, from the header alone."""
     try:
-        with safe_open(str(path), framework="pt") as f:
+        with safe_open(str(path), framework="numpy") as f:  # only the header is read; "pt" would import torch
             raw = (f.metadata() or {}).get(META_KEY)
             tensor_shapes = {name: tuple(f.get_slice(name).get_shape()) for name in f.keys()} if shapes else {}
     except (SafetensorError, OSError, ValueError) as exc:
@@ -67,6 +71,8 @@ def _checked(path: Path) -> Path:
 
 
 def _tensors(path: Path) -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+
     try:
         return load_file(str(path))
     except (SafetensorError, OSError, ValueError) as exc:
@@ -87,6 +93,8 @@ def build_model(path: Path) -> tuple[torch.nn.Module, dict[str, Any]]:
     declared bounds (`imgperc.netconfig`) and the net's parameter shapes, built on the meta
     device, against the tensors the file's header lists.
     """
+    import torch
+
     path = _checked(path)
     meta, shapes = _header(path)
     arch = meta.get("architecture")

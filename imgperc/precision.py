@@ -1,4 +1,5 @@
-"""The one precision policy: the ``--precision`` choices, native-bf16 detection, and `resolve`.
+"""The one precision policy: the ``--precision`` choices (`imgperc.choices.PRECISIONS`),
+native-bf16 detection, and `resolve`.
 
 Inference (`imgperc.inference.Engine`) and training (`imgperc.train`) both ask `resolve`; how
 each then applies the answer lives with it: the engine runs its inner convolutions in the
@@ -13,9 +14,9 @@ from typing import Literal
 
 import torch
 
+from .choices import PRECISIONS
 from .errors import InputError
 
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 NAMES = {dtype: name for name, dtype in DTYPES.items()}
 Purpose = Literal["inference", "training"]

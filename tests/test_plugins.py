@@ -32,6 +32,33 @@ except SystemExit:
 print("torch imported" if "torch" in sys.modules else "torch not imported", file=sys.stderr)
 """
 
+# Shows every command's --help (root, groups, subcommands, plugins' included) as a user would, in
+# one process, and says which were shown and which one first imported torch (null: none did).
+EVERY_HELP = """
+import json, sys
+import click
+from click.testing import CliRunner
+from imgperc.cli.main import cli
+
+shown, torch_by = [], None
+
+def show(command, path, parent):
+    global torch_by
+    result = CliRunner().invoke(cli, [*path, "--help"], prog_name="imgperc", catch_exceptions=False)
+    assert result.exit_code == 0 and result.stdout.startswith(f"Usage: {' '.join(['imgperc', *path])} "), (path, result.output)
+    shown.append(" ".join(path))
+    if torch_by is None and "torch" in sys.modules:
+        torch_by = " ".join(path) or "--help"
+    command = getattr(command, "resolved", command)  # a LazyCommand lists what its real command has
+    if isinstance(command, click.Group):
+        ctx = click.Context(command, info_name=path[-1] if path else "imgperc", parent=parent)
+        for name in command.list_commands(ctx):
+            show(command.get_command(ctx, name), [*path, name], ctx)
+
+show(cli, [], None)
+print(json.dumps({"shown": shown, "torch_imported_by": torch_by, "torch_imported": "torch" in sys.modules}))
+"""
+
 HELLO = '''
 import click
 from imgperc import hookimpl
@@ -183,6 +210,16 @@ def test_importing_the_cli_and_listing_every_command_does_not_import_torch():
         "assert 'torch' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_no_help_page_imports_torch():
+    result = subprocess.run([sys.executable, "-c", EVERY_HELP], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    known = {"", "stylize", "upscale", "video", "bench", "gatys", "distill", "export", "plugins", "models list",
+             "train style", "train sr", "eval style", "eval sr"}
+    assert known <= set(report["shown"]), report["shown"]
+    assert report["torch_imported_by"] is None and not report["torch_imported"], report
 
 
 def test_the_light_stand_ins_describe_their_commands_as_the_commands_do():

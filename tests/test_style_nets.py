@@ -14,7 +14,7 @@ from imgperc import hub, plugins
 from imgperc.inference import DEFAULT_PAD, Engine, net_pad, reflect_pad, run_net, select_device
 from imgperc.errors import InputError
 from imgperc.modelfile import build_model, read_metadata, save_model_file
-from imgperc_style import ml5
+from imgperc_style import ml5, ml5_styles
 from imgperc_style.light import LightNet
 from imgperc_style.nets import JohnsonNet
 
@@ -199,10 +199,10 @@ def test_ml5_conversion_rejects_wrong_shapes(tmp_path):
 
 def test_ml5_hub_entries():
     specs = {s.id: s for s in hub.specs().values() if s.task == "style"}
-    assert set(ml5.STYLES) <= set(specs)
+    assert set(ml5_styles.STYLES) <= set(specs)
     assert hub.find_spec("la_muse").id == "muse" and hub.find_spec("rain_princess").id == "rain-princess"
     expected = {"manifest.json", "Variable", *(f"Variable_{i}" for i in range(1, 48))}
-    for style_id, (folder, _) in ml5.STYLES.items():
+    for style_id, (folder, _) in ml5_styles.STYLES.items():
         spec = specs[style_id]
         assert {f.name for f in spec.files} == expected
         assert all(f"/0612a3e7c51cbffdc5db701dff49d16d1ac26fa8/models/style-transfer/{folder}/" in f.url for f in spec.files)

@@ -14,8 +14,8 @@ import click
 
 from .. import plugins
 from ..atomic import atomic_path, check_writable
+from ..choices import COMPILE_MODES, DEVICES, PRECISIONS
 from ..errors import InputError
-from ..inference import COMPILE_MODES, DEVICES, PRECISIONS, net_pad
 
 if TYPE_CHECKING:
     import torch
@@ -102,7 +102,7 @@ def bench_command(task, arch, sizes, precision, compile_mode, device, batch, run
     Medians of --runs after a first run (which compiles, or loads a cached compiled net) and
     --warmup runs; the weights are random (speed does not depend on them).
     """
-    from ..inference import bench
+    from ..inference import bench, net_pad
 
     sizes = parse_sizes(sizes)
     if json_path is not None:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
-from ..inference import DEVICES
+from ..choices import DEVICES
 
 if TYPE_CHECKING:
     from ..tasks import ImageTask

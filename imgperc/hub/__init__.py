@@ -1,14 +1,20 @@
 """The model hub: pretrained models contributed by plugins, downloaded and cached locally or
 shipped inside the plugin (`builtin_model`), and `resolve_model`, which finds any model a user
-names (hub id or alias, user model, file)."""
+names (hub id or alias, user model, file).
 
-from .builtin import builtin_metadata, builtin_model
-from .download import fetch, resolve_url
-from .resolve import LoadedModel, ResolvedModel, model_names, resolve_model
-from .spec import ModelSpec, RemoteFile
-from .store import ensure, find_spec, installed_path, pull, remove, specs
+The names below load with their module when first used: listing and resolving models (as
+`--help` does) imports neither torch nor the downloader.
+"""
 
-__all__ = [
-    "LoadedModel", "ModelSpec", "RemoteFile", "ResolvedModel", "builtin_metadata", "builtin_model", "ensure", "fetch",
-    "find_spec", "installed_path", "model_names", "pull", "remove", "resolve_model", "resolve_url", "specs",
-]
+from ..lazy import exports
+
+__getattr__, __dir__, __all__ = exports(
+    __name__,
+    {
+        ".builtin": ("builtin_metadata", "builtin_model"),
+        ".download": ("fetch", "resolve_url"),
+        ".resolve": ("LoadedModel", "ResolvedModel", "model_names", "resolve_model"),
+        ".spec": ("ModelSpec", "RemoteFile"),
+        ".store": ("ensure", "find_spec", "installed_path", "pull", "remove", "specs"),
+    },
+)

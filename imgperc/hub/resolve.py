@@ -10,15 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
-
-from torch import nn
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from ..errors import InputError, ModelNotAvailable
 from ..modelfile import build_model, read_metadata
 from .spec import ModelSpec
 from .store import ensure, find_spec, specs
 from .user import user_models
+
+if TYPE_CHECKING:
+    from torch import nn
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,20 @@
-"""What a plugin declares about a pretrained model: where its files live and how to convert them."""
+"""What a plugin declares about a pretrained model: where its files live and how to convert them.
+
+Light (no torch): listing models, as `--help` does, makes every spec.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional
 from urllib.parse import urlsplit
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 # convert(raw files by RemoteFile.name) -> (tensors, metadata) stored as one safetensors file.
-Converter = Callable[[Mapping[str, Path]], tuple[dict[str, torch.Tensor], dict[str, Any]]]
+Converter = Callable[[Mapping[str, Path]], tuple[dict[str, "torch.Tensor"], dict[str, Any]]]
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,6 @@ from ..atomic import atomic_folder, umask
 from ..errors import DownloadError, IntegrityError, ModelNotAvailable
 from ..integrity import verify, write_manifest
 from ..modelfile import save_model_file
-from .download import fetch
 from .spec import ModelSpec
 
 MODEL_FILE = "model.safetensors"
@@ -98,6 +97,8 @@ def ensure(name: str) -> Path:
 
 def pull(spec: ModelSpec, *, force: bool = False) -> Path:
     """Download, verify and convert ``spec`` into the store, atomically and under a lock."""
+    from .download import fetch
+
     if spec.builtin is not None:
         return ensure(spec.id)
     if spec.convert is None:

@@ -9,57 +9,23 @@ input's size times the net's scale, and clamped to [0, 1].
 call takes the fast path: precision chosen for the device with a fallback guard, channels-last,
 compiled graphs cached on disk, threads matched to the cores, and tiles with whole-image
 instance-norm statistics when an image does not fit in memory.
+
+The names below load with their module when first used, so the light modules (`.options`,
+`.batching`) import without torch.
 """
 
-from __future__ import annotations
+from ..lazy import exports
 
-import torch
-from torch import nn
-
-from ..precision import PRECISIONS, native_bf16
-from .batching import same_size_batches
-from .device import DEVICES, describe, net_device, select_device
-from .engine import COMPILE_MODES, DEFAULT_BATCH_SIZE, Engine
-from .options import PRECISION_HELP, engine_options, report_options
-from .padding import DEFAULT_PAD, net_pad, reflect_pad, run_padded
-
-__all__ = [
-    "COMPILE_MODES",
-    "DEFAULT_BATCH_SIZE",
-    "DEFAULT_PAD",
-    "DEVICES",
-    "Engine",
-    "PRECISIONS",
-    "PRECISION_HELP",
-    "describe",
-    "engine_options",
-    "report_options",
-    "native_bf16",
-    "net_device",
-    "net_pad",
-    "reflect_pad",
-    "run_net",
-    "same_size_batches",
-    "select_device",
-]
-
-
-def run_net(
-    net: nn.Module,
-    batch: torch.Tensor,
-    *,
-    pad: int | None = None,
-    batch_size: int | None = None,
-) -> torch.Tensor:
-    """Apply ``net`` to ``batch`` ([N,3,H,W] in [0,1]) -> [N,3,H·s,W·s] in [0,1] on batch's device.
-
-    ``pad`` pixels of reflection (default: the net's own, `net_pad`) are added on every side,
-    plus what makes H and W multiples of ``net.size_multiple``; the net's output is cropped
-    back, so any input size works. Chunks hold ``batch_size`` images (default: the engine's
-    choice for its device, else 4).
-    """
-    if isinstance(net, Engine):
-        return net.run(batch, pad=pad, batch_size=batch_size)
-    multiple = getattr(net, "size_multiple", 1)
-    pad = net_pad(net) if pad is None else pad
-    return run_padded(net, batch, pad=pad, batch_size=batch_size or DEFAULT_BATCH_SIZE, multiple=multiple, device=net_device(net), scale=getattr(net, "scale", 1))
+__getattr__, __dir__, __all__ = exports(
+    __name__,
+    {
+        "..choices": ("COMPILE_MODES", "DEVICES", "PRECISIONS"),
+        "..precision": ("native_bf16",),
+        ".batching": ("same_size_batches",),
+        ".device": ("describe", "net_device", "select_device"),
+        ".engine": ("DEFAULT_BATCH_SIZE", "Engine"),
+        ".options": ("PRECISION_HELP", "engine_options", "report_options"),
+        ".padding": ("DEFAULT_PAD", "net_pad", "reflect_pad"),
+        ".run": ("run_net",),
+    },
+)

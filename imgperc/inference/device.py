@@ -7,10 +7,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..choices import DEVICES
 from ..errors import InputError
 from ..precision import native_bf16
-
-DEVICES = ("auto", "cpu", "cuda")
 
 
 def select_device(name: str = "auto") -> torch.device:

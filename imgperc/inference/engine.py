@@ -10,6 +10,7 @@ from collections import defaultdict
 import torch
 from torch import nn
 
+from ..choices import COMPILE_MODES
 from ..errors import InputError
 from ..precision import DTYPES, NAMES, resolve
 from . import graph, tiling
@@ -20,7 +21,6 @@ from .threads import configure_threads
 
 DEFAULT_BATCH_SIZE = 4
 CPU_BATCH_SIZE = 1  # on CPUs, batches of 4 ran 20% slower than single images (cache)
-COMPILE_MODES = ("auto", "always", "never")
 ENV_COMPILE = "IMGPERC_COMPILE"
 CL = torch.channels_last
 

@@ -8,8 +8,7 @@ from typing import Any, Callable
 
 import click
 
-from ..precision import PRECISIONS
-from .device import DEVICES
+from ..choices import DEVICES, PRECISIONS
 
 PRECISION_HELP = (
     "Compute precision. auto: bf16 on CPUs that compute it natively (AMX or AVX512-BF16), "

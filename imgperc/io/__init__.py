@@ -1,21 +1,17 @@
 """Image files in and out: :mod:`.image` (read/write with metadata), :mod:`.paths` (batches),
-:mod:`.resample` (resizing)."""
+:mod:`.resample` (resizing); videos: :mod:`.video`.
 
-from .image import IMAGE_EXTENSIONS, MAX_PIXELS, Image, from_pil, read_image, to_pil, write_image
-from .paths import collect_inputs, collect_sources, output_paths
-from .resample import resize, scaled_size
+The names below load with their module when first used, so `imgperc.io.video` (numpy and
+ffmpeg only) imports without torch.
+"""
 
-__all__ = [
-    "IMAGE_EXTENSIONS",
-    "MAX_PIXELS",
-    "Image",
-    "collect_inputs",
-    "collect_sources",
-    "from_pil",
-    "output_paths",
-    "read_image",
-    "resize",
-    "scaled_size",
-    "to_pil",
-    "write_image",
-]
+from ..lazy import exports
+
+__getattr__, __dir__, __all__ = exports(
+    __name__,
+    {
+        ".image": ("IMAGE_EXTENSIONS", "MAX_PIXELS", "Image", "from_pil", "read_image", "to_pil", "write_image"),
+        ".paths": ("collect_inputs", "collect_sources", "output_paths"),
+        ".resample": ("resize", "scaled_size"),
+    },
+)

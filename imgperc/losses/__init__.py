@@ -14,42 +14,29 @@ weights. Typical use (training loops, the Gatys baseline, plugins)::
     recipe.to_dict()                     # what to store in an output's metadata
 
 Modules: :mod:`.networks` (loss networks), :mod:`.terms` (the loss definitions),
-:mod:`.recipe` (recipes, presets, :class:`PerceptualLoss`); `imgperc.core_plugin` registers them.
+:mod:`.recipe` (recipes and presets), :mod:`.perceptual` (:class:`PerceptualLoss`);
+`imgperc.core_plugin` registers them. The names below load with their module when first used,
+so the light ones (`.recipe`, the networks' hub entries) import without torch.
 """
 
-from .networks import LossNetwork, NetworkDef, load_loss_network, network_def
-from .recipe import DEFAULT_PRESET, PRESETS, LossRecipe, LossReport, PerceptualLoss, get_preset, resolve_recipe
-from .terms import (
-    ContentTerm,
-    PixelTerm,
-    StyleTerm,
-    TVTerm,
-    feature_reconstruction_loss,
-    gram_matrix,
-    pixel_loss,
-    style_loss,
-    total_variation,
-)
+from ..lazy import exports
 
-__all__ = [
-    "DEFAULT_PRESET",
-    "PRESETS",
-    "ContentTerm",
-    "LossNetwork",
-    "LossRecipe",
-    "LossReport",
-    "NetworkDef",
-    "PerceptualLoss",
-    "PixelTerm",
-    "StyleTerm",
-    "TVTerm",
-    "feature_reconstruction_loss",
-    "get_preset",
-    "gram_matrix",
-    "load_loss_network",
-    "network_def",
-    "pixel_loss",
-    "resolve_recipe",
-    "style_loss",
-    "total_variation",
-]
+__getattr__, __dir__, __all__ = exports(
+    __name__,
+    {
+        ".networks": ("LossNetwork", "NetworkDef", "load_loss_network", "network_def"),
+        ".perceptual": ("LossReport", "PerceptualLoss"),
+        ".recipe": ("DEFAULT_PRESET", "PRESETS", "LossRecipe", "get_preset", "resolve_recipe"),
+        ".terms": (
+            "ContentTerm",
+            "PixelTerm",
+            "StyleTerm",
+            "TVTerm",
+            "feature_reconstruction_loss",
+            "gram_matrix",
+            "pixel_loss",
+            "style_loss",
+            "total_variation",
+        ),
+    },
+)

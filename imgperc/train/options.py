@@ -9,9 +9,9 @@ from typing import Any, Callable
 
 import click
 
+from ..choices import DEVICES, PRECISIONS
 from ..errors import InputError
 from ..limits import FINITE_FLOAT
-from ..precision import PRECISIONS
 
 LR_SCHEDULES = ("constant", "cosine")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -72,7 +72,7 @@ def common_options(*, iterations: int, batch_size: int) -> Callable[[Callable[..
         click.option("--precision", type=click.Choice(PRECISIONS), default="auto", show_default=True,
                      help="Autocast precision. auto: bf16 where the device computes it natively (GPUs since Ampere, "
                           "CPUs with AMX or AVX512-BF16), fp16 on older GPUs, else fp32."),
-        click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True),
+        click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True),
         click.option("--checkpoint-every", type=int, default=1000, show_default=True, help="Checkpoint interval (0: only at the end and on interrupts)."),
         click.option("--preview-every", type=int, default=500, show_default=True, help="Preview interval (0: none but the final one)."),
         click.option("--log-every", type=int, default=10, show_default=True, help="Log interval."),

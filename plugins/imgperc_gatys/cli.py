@@ -1,4 +1,7 @@
-"""`imgperc gatys`: the optimisation baseline, one content image and one style image."""
+"""`imgperc gatys`: the optimisation baseline, one content image and one style image.
+
+Light to import: torch, the images and the loss load when the command runs.
+"""
 
 from __future__ import annotations
 
@@ -6,27 +9,28 @@ import csv
 import io
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import torch
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from imgperc.api import resize_longest
 from imgperc.atomic import atomic_path, check_writable
 from imgperc.errors import InputError
-from imgperc.io import Image, output_paths, read_image, write_image
 from imgperc.limits import FiniteFloatRange
-from imgperc.losses import PerceptualLoss, resolve_recipe
 
 from .gatys import DEFAULT_LR, INITS, OPTIMIZERS, Step, initial_image, optimize
+
+if TYPE_CHECKING:
+    from imgperc.io import Image
 
 LOG_FORMATS = (".csv", ".json")
 
 
 def _paths(content: Path, output: Path | None, log: Path | None, save_every: int | None, iterations: int, force: bool):
     """Output, metadata sidecar, log and intermediate image paths, all checked before any work."""
+    from imgperc.io import output_paths
+
     (target,) = output_paths([content], tag="gatys", output=output)
     sidecar = target.with_name(target.name + ".json")
     snapshots = {}
@@ -41,6 +45,9 @@ def _paths(content: Path, output: Path | None, log: Path | None, save_every: int
 
 
 def _load(path: Path, size: int) -> Image:
+    from imgperc.api import resize_longest
+    from imgperc.io import read_image
+
     return resize_longest(read_image(path), size)
 
 
@@ -109,6 +116,11 @@ def gatys_command(
     The baseline of Johnson et al.: projected L-BFGS on their Equation 5. The resolved loss
     recipe goes into OUTPUT.json beside the output (and is printed with -v).
     """
+    import torch
+
+    from imgperc.io import write_image
+    from imgperc.losses import PerceptualLoss, resolve_recipe
+
     target, sidecar, snapshots = _paths(content, output, log, save_every, iterations, force)
     recipe = resolve_recipe(
         preset, network=loss_network, content_weight=content_weight, style_weight=style_weight, tv_weight=tv_weight

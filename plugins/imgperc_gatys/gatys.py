@@ -4,20 +4,22 @@
 over the image itself with projected L-BFGS (clipped to [0,1], i.e. [0,255], after every
 iteration) or Adam (also clipped). The objective is the :class:`~imgperc.losses.PerceptualLoss`
 of a recipe; :func:`optimize` reports it (with every term) for the image after each iteration.
+Light to import (torch loads when an image is made), so `imgperc gatys --help` offers its
+choices without it.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Callable
-
-import torch
+from typing import TYPE_CHECKING, Callable
 
 from imgperc.errors import InputError
-from imgperc.losses import PerceptualLoss
 
-from .lbfgs import ProjectedLBFGS
+if TYPE_CHECKING:
+    import torch
+
+    from imgperc.losses import PerceptualLoss
 
 OPTIMIZERS = ("lbfgs", "adam")
 INITS = ("noise", "content")
@@ -42,6 +44,8 @@ def initial_image(content: torch.Tensor, init: str, generator: torch.Generator |
     implementation's N(0,1) in Caffe's 0-255 space; strong noise (uniform in [0,1]) still
     showed speckles after 100 L-BFGS iterations here.
     """
+    import torch
+
     if init == "content":
         return content.clone()
     if init == "noise":
@@ -63,6 +67,10 @@ def optimize(
 
     ``on_step`` sees the objective of the image after 0, 1, ..., ``iterations`` iterations.
     """
+    import torch
+
+    from .lbfgs import ProjectedLBFGS
+
     if optimizer not in OPTIMIZERS:
         raise InputError(f"unknown optimizer '{optimizer}' (choose from {', '.join(OPTIMIZERS)})")
     if iterations < 1:

@@ -15,9 +15,9 @@ import torch
 import torch.nn.functional as F
 
 from .bicubic import downscale_bicubic
+from .choices import DEGRADATIONS
 
 SIGMA = 1.0
-DEGRADATIONS = ("bicubic", "blur")
 
 
 def quantize(pixels: torch.Tensor, bit_depth: int) -> torch.Tensor:

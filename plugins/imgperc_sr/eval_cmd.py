@@ -1,22 +1,29 @@
-"""`imgperc eval sr`: the benchmark table, CSV and JSON, and optional crops."""
+"""`imgperc eval sr`: the benchmark table, CSV and JSON, and optional crops.
+
+Light to import: torch and the evaluation load when the command runs.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
 from rich.table import Table
 
 from imgperc.inference import report_options
-from imgperc.io import Image, collect_inputs
 from imgperc.report import ReportFiles
 
+from .choices import DEGRADATIONS
 from .cli import MODEL_HELP, SCALES
-from .crops import side_by_side
-from .evaluate import BICUBIC, DEGRADATIONS, Evaluation, ImageScores, Score, evaluate
-from .models import builtin_specs, choose
+from .models import BICUBIC, builtin_specs, choose
 from .upscale import load_upscaler
+
+if TYPE_CHECKING:
+    from imgperc.io import Image
+
+    from .evaluate import Evaluation, ImageScores, Score
 
 
 def _table(result: Evaluation, title: str) -> Table:
@@ -67,6 +74,11 @@ def eval_sr_command(
     periods over the ground truth's: about 1 or below without a grid). Prints a table, writes
     eval-sr-DATA-xSCALE.csv and .json to --output.
     """
+    from imgperc.io import collect_inputs
+
+    from .crops import side_by_side
+    from .evaluate import evaluate
+
     factor = int(scale)
     names = list(dict.fromkeys([BICUBIC, *(models or (s.id for s in builtin_specs() if s.extra["scale"] == factor))]))
     choices = [choose(name, factor) for name in names]

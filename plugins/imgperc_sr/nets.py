@@ -25,9 +25,10 @@ from torch import nn
 
 from imgperc.netconfig import Int, OneOf, net_config
 
+from .choices import SKIPS
+
 OUTPUT_SCALE = 150.0 / 255.0
 SCALES = (2, 4, 8)
-SKIPS = ("bicubic", "none")
 
 
 def conv(c_in: int, c_out: int, kernel: int, *, norm: bool = True, relu: bool = True) -> nn.Sequential:

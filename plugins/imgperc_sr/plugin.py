@@ -54,7 +54,7 @@ def register_commands(cli: click.Group) -> None:
 
 @hookimpl
 def register_trainers(register: Register) -> None:
-    register(TASK, LazyCommand(TASK, "imgperc_sr.train:train_sr_command", "Train a super-resolution net (Johnson et al., 2016) on a folder of images."))
+    register(TASK, LazyCommand(TASK, "imgperc_sr.train_cmd:train_sr_command", "Train a super-resolution net (Johnson et al., 2016) on a folder of images."))
 
 
 @hookimpl

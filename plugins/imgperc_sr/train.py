@@ -5,7 +5,8 @@ Each sample is a random ``--patch-size`` square of a training image (its shorter
 enlarged to the patch size if smaller), optionally rescaled, flipped and rotated, and its
 low-resolution version (:mod:`.degrade`). ``--loss`` picks a preset: the paper's feature
 reconstruction at relu2_2 (``feat``), the perceptual recipe (``perceptual``), the paper's per-pixel
-baseline (``pixel``) or L1 (``l1``); ``--preset`` picks any other recipe.
+baseline (``pixel``) or L1 (``l1``); ``--preset`` picks any other recipe. The command and its
+options: `.train_cmd`.
 """
 
 from __future__ import annotations
@@ -14,22 +15,21 @@ import random
 from pathlib import Path
 from typing import Any
 
-import click
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from imgperc import plugins
 from imgperc.errors import ConfigError, InputError
+from imgperc.lazy import load
 from imgperc.netconfig import full_config
 from imgperc.io import read_image, resize
-from imgperc.limits import FINITE_FLOAT
 from imgperc.losses import LossReport, PerceptualLoss, get_preset, resolve_recipe
-from imgperc.train import TrainJob, common_options, list_images, split_settings, train
+from imgperc.train import TrainJob, list_images
 
-from .degrade import DEGRADATIONS, degrade
-from .fastnet import sr_shuffle
-from .nets import SKIPS, sr_johnson
+from .choices import LOSSES
+from .degrade import degrade
+from .plugin import NETS
 
 DEGRADATION_META = {
     "blur": {"blur_sigma": 1.0, "downsample": "bicubic"},
@@ -37,9 +37,8 @@ DEGRADATION_META = {
 }
 
 TASK = "sr"
-LOSSES = {"feat": "sr-feat", "perceptual": "sr-perceptual", "pixel": "sr-pixel", "l1": "sr-l1"}
 PREVIEW_IMAGES = 2
-ARCHITECTURES = {"sr-johnson": sr_johnson, "sr-shuffle": sr_shuffle}  # --arch -> builder
+ARCHITECTURES = {name: load(builder) for name, builder in NETS.items()}  # --arch -> builder
 MIN_RESCALE = 0.5
 
 
@@ -188,40 +187,3 @@ class SRJob(TrainJob):
             "data": {"folder": str(self.data), "images": len(self.files), "patch_size": self.patch_size,
                      "augmentation": "flips, 90-degree rotations, rescaling 0.5-1" if self.augment_data else "none"},
         }
-
-
-@click.command("sr")
-@click.option("--scale", type=click.Choice(["4", "8"]), required=True, help="Upscaling factor.")
-@click.option("--data", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder of high-resolution images (searched recursively).")
-@click.option("--loss", type=click.Choice(list(LOSSES)), default="feat", show_default=True,
-              help="feat: the paper's VGG relu2_2 feature loss; perceptual: feature loss + L1 pixel term + TV "
-                   "(clean, sharp); pixel: the paper's per-pixel (L2) baseline; l1: mean absolute error (best PSNR).")
-@click.option("--arch", type=click.Choice(list(ARCHITECTURES)), default="sr-johnson", show_default=True,
-              help="sr-johnson: the paper's net (most work after upsampling); sr-shuffle: all convs at the input "
-                   "resolution, pixel-shuffle upsampling (about 12x cheaper).")
-@click.option("--degradation", type=click.Choice(DEGRADATIONS), default="blur", show_default=True,
-              help="How low-resolution inputs are made: blur (the paper: Gaussian sigma 1, then bicubic) or bicubic "
-                   "(the benchmark protocol of imgperc eval sr: Pillow bicubic, 8-bit).")
-@click.option("--augment/--no-augment", "augment_data", default=False, show_default=True,
-              help="Random flips, 90-degree rotations and rescaling of the training patches.")
-@click.option("--patch-size", type=int, default=288, show_default=True, help="High-resolution training patches are this size squared.")
-@click.option("--preset", default=None, help="Loss recipe preset replacing the one --loss picks.")
-@click.option("--loss-network", default=None, help="Loss network for --loss feat (vgg16, vgg19, ...).")
-@click.option("--content-weight", type=FINITE_FLOAT, default=None, help="Override the feature-loss weight.")
-@click.option("--tv-weight", type=FINITE_FLOAT, default=None, help="Override the total-variation weight.")
-@click.option("--pixel-weight", type=FINITE_FLOAT, default=None, help="Override the per-pixel weight.")
-@click.option("--channels", type=int, default=None, help="Filters per layer (default: sr-johnson 64, as the paper; sr-shuffle 32).")
-@click.option("--residual-blocks", type=int, default=None, help="Residual blocks (default: sr-johnson 4, as the paper; sr-shuffle 6).")
-@click.option("--skip", type=click.Choice(SKIPS), default="bicubic", show_default=True,
-              help="bicubic: the net adds detail to a bicubic enlargement; none: the paper's tanh output.")
-@common_options(iterations=200000, batch_size=4)
-def train_sr_command(**values: Any) -> None:
-    """Train a super-resolution net (Johnson et al., 2016) on a folder of images.
-
-    Low-resolution inputs: see --degradation. The result, RUN/model.safetensors, is an imgperc model file of task 'sr'.
-    """
-    values["scale"] = int(values["scale"])
-    default_out = f"sr-{values['name'] or 'x%d-%s' % (values['scale'], values['loss'])}"
-    settings, options = split_settings(values, default_out)
-    job = SRJob(options.pop("scale"), options.pop("data"), **options)
-    train(job, settings)

@@ -4,6 +4,8 @@
 engine, then the paper's histogram matching to the low-resolution input; or, for the
 ``bicubic`` baseline, Pillow's bicubic interpolation. `upscale_image` adds what files need:
 alpha (upscaled separately, bicubic), grayscale outputs for grayscale inputs, bit depth kept.
+Light to import (torch loads with the net), so the ``sr`` task's options are known without it
+(`imgperc upscale --help`, `imgperc video --help`).
 """
 
 from __future__ import annotations
@@ -11,18 +13,17 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING, Any
 
 from imgperc.errors import InputError
-from imgperc.inference import Engine, run_net
-from imgperc.io import Image
 
-from .bicubic import upscale_bicubic
-from .histogram import match_histograms
 from .models import SRChoice, choose
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+    from imgperc.io import Image
 
 PAD = 16  # low-resolution pixels of reflection around the input: more than the net's reach
 LUMA = (0.299, 0.587, 0.114)  # BT.601, to turn an upscaled grayscale input back into gray
@@ -41,6 +42,11 @@ class Upscaler:
     histogram_match: bool = False
 
     def __call__(self, batch: torch.Tensor) -> torch.Tensor:
+        from imgperc.inference import run_net
+
+        from .bicubic import upscale_bicubic
+        from .histogram import match_histograms
+
         if self.net is None:
             return upscale_bicubic(batch, self.scale)
         output = run_net(self.net, batch, pad=PAD)
@@ -58,6 +64,8 @@ def load_upscaler(
     tile: str | int | None = "auto",
 ) -> Upscaler:
     """The chosen model's net in the inference engine (or the bicubic baseline), ready to run."""
+    from imgperc.inference import Engine
+
     if choice.is_bicubic:
         return Upscaler(choice.scale, choice.tag)
     net = choice.model.load().net
@@ -68,6 +76,8 @@ def load_upscaler(
 
 
 def _gray(pixels: torch.Tensor) -> torch.Tensor:
+    import torch
+
     weights = torch.tensor(LUMA, dtype=pixels.dtype, device=pixels.device).view(3, 1, 1)
     return (pixels * weights).sum(0, keepdim=True).expand(3, -1, -1).contiguous()
 
@@ -80,6 +90,8 @@ def upscale_image(upscaler: Upscaler, image: Image) -> Image:
 def finish_upscaled(image: Image, pixels: torch.Tensor) -> Image:
     """``image`` with its upscaled ``pixels``: a gray input stays gray, alpha is upscaled
     bicubically, metadata and bit depth are kept (the ``sr`` task's ``finish``)."""
+    from .bicubic import upscale_bicubic
+
     if image.grayscale:
         pixels = _gray(pixels)
     scale = pixels.shape[-1] // image.pixels.shape[-1]

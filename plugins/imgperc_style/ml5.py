@@ -1,4 +1,5 @@
-"""The nine pretrained ml5 style nets: architecture ``ml5``, hub specs and checkpoint converter.
+"""The nine pretrained ml5 style nets: architecture ``ml5`` and checkpoint converter (their hub
+entries: `.ml5_styles`).
 
 ml5 ships deeplearn.js checkpoints of Logan Engstrom's TensorFlow fast-style-transfer nets:
 ``manifest.json`` maps ``Variable``, ``Variable_1`` ... ``Variable_47`` to files of raw
@@ -12,10 +13,8 @@ odd pixel at the bottom/right), instance norm with eps 1e-3, input RGB 0-255, ou
 
 from __future__ import annotations
 
-import functools
 import json
 import math
-from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -25,14 +24,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from imgperc.errors import InputError
-from imgperc.hub import ModelSpec, RemoteFile
 from imgperc.netconfig import net_config
 
-from .ml5_styles import STYLES
-
 ARCHITECTURE = "ml5"
-SOURCE = "ml5js/ml5-data-and-models@0612a3e"
-LICENSE = "MIT"
 EPS = 1e-3
 
 
@@ -176,32 +170,3 @@ def convert(files: Mapping[str, Path], *, style: str, upstream: str) -> tuple[di
     """Hub converter: raw checkpoint files -> (torch tensors, model-file metadata)."""
     meta = {"architecture": ARCHITECTURE, "config": {}, "task": "style", "style": style, "upstream": upstream}
     return checkpoint_to_state(files), meta
-
-
-@functools.cache
-def _file_table() -> dict[str, Any]:
-    return json.loads(resources.files(__package__).joinpath("ml5_files.json").read_text())
-
-
-def model_specs() -> list[ModelSpec]:
-    """One hub entry per ml5 style, every upstream file pinned by size and sha256."""
-    table = _file_table()
-    base = f"https://raw.githubusercontent.com/{table['repository']}/{table['commit']}/{table['path']}"
-    specs = []
-    for style_id, (folder, description) in STYLES.items():
-        files = tuple(
-            RemoteFile(f"{base}/{folder}/{name}", size, sha256) for name, (size, sha256) in table["files"][folder].items()
-        )
-        specs.append(
-            ModelSpec(
-                id=style_id,
-                task="style",
-                description=description,
-                license=LICENSE,
-                source=SOURCE,
-                files=files,
-                convert=functools.partial(convert, style=style_id, upstream=folder),
-                aliases=(folder,) if folder != style_id else (),
-            )
-        )
-    return specs

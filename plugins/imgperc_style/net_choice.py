@@ -4,7 +4,7 @@
 transform net), ``--width``/``--depth`` (the ``light`` net's config) and ``--config KEY=N`` for
 any net's config. `checked_config` fills in the net's defaults and builds it on the meta device
 to prove it runs and keeps the image size, so a bad choice is a one-line error, not a crash
-later.
+later. Light to import (torch loads with the check), so the commands' ``--help`` need no torch.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import click
-import torch
 
 from imgperc import plugins
 from imgperc.errors import ConfigError, InputError
@@ -63,6 +62,8 @@ def pop_config(options: dict[str, Any], **shorthands: str) -> dict[str, int]:
 def checked_config(arch: str, config: dict[str, Any], role: str) -> dict[str, Any]:
     """``arch``'s full config (its defaults filled in), checked to build a net that runs and
     keeps the image size; a one-line error naming ``role`` and the architecture otherwise."""
+    import torch
+
     builder = plugins.registry("transform_nets").get(arch)
     try:
         full = full_config(builder, config)

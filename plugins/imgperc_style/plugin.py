@@ -15,18 +15,12 @@ from imgperc import hookimpl
 from imgperc.hookspecs import Register
 from imgperc.lazy import Deferred, LazyCommand
 
-from .ml5_styles import STYLES
+from .ml5_styles import STYLES, model_spec
 
 TASK = "style"
 # transform-net name -> its builder
 NETS = {"johnson": "imgperc_style.nets:johnson", "ml5": "imgperc_style.ml5:ml5", "light": "imgperc_style.light:light"}
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"  # the built-in (fast) styles (see .builtin)
-
-
-def _ml5_spec(style_id: str):
-    from .ml5 import model_specs
-
-    return next(spec for spec in model_specs() if spec.id == style_id)
 
 
 def _builtin_spec(path: Path):
@@ -44,7 +38,7 @@ def register_transform_nets(register: Register) -> None:
 @hookimpl
 def register_models(register: Register) -> None:
     for style_id in STYLES:
-        register(style_id, Deferred(partial(_ml5_spec, style_id)))
+        register(style_id, Deferred(partial(model_spec, style_id)))
     for path in sorted(WEIGHTS_DIR.glob("*.safetensors")):
         register(path.stem, Deferred(partial(_builtin_spec, path)))
 
@@ -57,14 +51,14 @@ def register_image_tasks(register: Register) -> None:
 @hookimpl
 def register_commands(cli: click.Group) -> None:
     cli.add_command(LazyCommand("stylize", "imgperc_style.cli:stylize_command", "Apply a style to images (files or folders)."))
-    cli.add_command(LazyCommand("distill", "imgperc_style.distill:distill_command", "Train a fast student net to reproduce a style model (knowledge distillation)."))
+    cli.add_command(LazyCommand("distill", "imgperc_style.distill_cmd:distill_command", "Train a fast student net to reproduce a style model (knowledge distillation)."))
 
 
 @hookimpl
 def register_trainers(register: Register) -> None:
-    register(TASK, LazyCommand(TASK, "imgperc_style.train:train_style_command", "Train a fast style-transfer net on a folder of content images (Johnson et al., 2016)."))
+    register(TASK, LazyCommand(TASK, "imgperc_style.train_cmd:train_style_command", "Train a fast style-transfer net on a folder of content images (Johnson et al., 2016)."))
 
 
 @hookimpl
 def register_evaluators(register: Register) -> None:
-    register(TASK, LazyCommand(TASK, "imgperc_style.evaluate:eval_style_command", "Compare style models by their style and content losses on a folder of photos."))
+    register(TASK, LazyCommand(TASK, "imgperc_style.eval_cmd:eval_style_command", "Compare style models by their style and content losses on a folder of photos."))

@@ -1,29 +1,34 @@
 """Stylization shared by `imgperc stylize`, the ``style`` image task and `imgperc.stylize`.
 
 `stylize_batch` is the one function that stylizes; everything else picks the model (through the
-core's `imgperc.hub.resolve`) and loads its net.
+core's `imgperc.hub.resolve`) and loads its net. Light to import (torch loads with the net), so
+the ``style`` task's options are known without it (`imgperc stylize --help`, `imgperc video --help`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING, Any
 
 from imgperc.errors import InputError
 from imgperc.hub import ResolvedModel, model_names, resolve_model
-from imgperc.inference import Engine, run_net
 
-from . import color
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+    from imgperc.inference import Engine
 
 TASK = "style"
 
 
 def stylize_batch(net: nn.Module, batch: torch.Tensor, *, preserve_color: bool = False, strength: float = 1.0) -> torch.Tensor:
     """[N,3,H,W] RGB in [0,1] -> the stylized batch, same shape, in [0,1]."""
+    from imgperc.inference import run_net
+
+    from . import color
+
     if strength <= 0.0:
         return batch.clone()
     styled = run_net(net, batch)
@@ -52,6 +57,8 @@ def choose(style: str | None, model: str | Path | None) -> StyleChoice:
 
 def load_net(choice: StyleChoice, device: str = "auto", precision: str = "auto", tile: str | int | None = "auto") -> Engine:
     """The choice's net in the inference engine, on the selected device."""
+    from imgperc.inference import Engine
+
     return Engine(choice.model.load().net, device=device, precision=precision, tile=tile)
 
 

@@ -2,15 +2,21 @@
 
 Built in: ``vgg16`` (torchvision, the paper's), ``vgg19`` (Oxford weights, TF.js export,
 downloaded per layer) and ``squeezenet1_1``. Plugins add more through the
-``register_loss_networks`` hook by registering a :class:`NetworkDef`.
+``register_loss_networks`` hook by registering a :class:`NetworkDef`. Each network's module
+declares its hub model without torch (listing models imports every one); torch loads with the
+network itself.
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from ... import plugins
-from .base import CaffePreprocess, ImageNetNormalize, LossNetwork, NetworkDef
+from ...lazy import exports
+
+if TYPE_CHECKING:
+    from .base import LossNetwork
+    from .definition import NetworkDef
 
 
 def network_def(name: str) -> NetworkDef:
@@ -23,4 +29,7 @@ def load_loss_network(name: str, taps: Sequence[str]) -> LossNetwork:
     return network_def(name).load(taps)
 
 
-__all__ = ["CaffePreprocess", "ImageNetNormalize", "LossNetwork", "NetworkDef", "load_loss_network", "network_def"]
+__getattr__, __dir__, _exported = exports(
+    __name__, {".base": ("CaffePreprocess", "ImageNetNormalize", "LossNetwork"), ".definition": ("NetworkDef",)}
+)
+__all__ = [*_exported, "load_loss_network", "network_def"]

@@ -1,4 +1,5 @@
-"""The loss-network contract: frozen feature extractors with named taps.
+"""The loss-network contract: frozen feature extractors with named taps (registered as a
+`.definition.NetworkDef`).
 
 Input convention (every loss network, no exceptions): float RGB in [0, 1], NCHW. Each network
 converts to what its weights were trained on inside ``forward`` (Caffe BGR 0-255 minus the
@@ -11,8 +12,7 @@ input image.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Sequence
 
 import torch
 from torch import nn
@@ -83,36 +83,3 @@ class LossNetwork(nn.Module):
         if x.dim() != 4 or x.shape[1] != 3:
             raise InputError(f"loss network {self.name} expects [N,3,H,W] RGB images, got shape {tuple(x.shape)}")
         return self.extract(self.preprocess(x))
-
-
-@dataclass(frozen=True)
-class NetworkDef:
-    """What the ``register_loss_networks`` hook registers for one network.
-
-    ``layers``: every tap name in forward order. ``loader(taps)`` fetches whatever weights the
-    taps need (only those) and returns the truncated ``LossNetwork``. ``default_recipe`` is the
-    preset used when only this network is named; ``models`` are the hub ids holding its weights.
-    """
-
-    name: str
-    description: str
-    layers: tuple[str, ...]
-    loader: Callable[[tuple[str, ...]], LossNetwork]
-    default_recipe: str | None = None
-    models: tuple[str, ...] = ()
-
-    def order(self, taps: Sequence[str]) -> tuple[str, ...]:
-        """The taps in forward order; a clear error for names this network does not have."""
-        unknown = [t for t in taps if t not in self.layers]
-        if unknown:
-            raise InputError(
-                f"loss network '{self.name}' has no layer {', '.join(unknown)} (layers: {', '.join(self.layers)})"
-            )
-        return tuple(sorted(set(taps), key=self.layers.index))
-
-    def load(self, taps: Sequence[str]) -> LossNetwork:
-        """The network truncated after the deepest of ``taps`` (downloading only what it needs)."""
-        ordered = self.order(taps)
-        if not ordered:
-            raise InputError(f"no layers requested from loss network '{self.name}'")
-        return self.loader(ordered)

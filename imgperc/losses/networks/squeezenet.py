@@ -17,16 +17,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Mapping
-
-import numpy as np
-import torch
-from torch import nn
+from typing import TYPE_CHECKING, Any, Mapping
 
 from ... import hub
 from ...errors import InputError
 from ...modelfile import load_model_file
-from .base import ImageNetNormalize, LossNetwork, NetworkDef
+from .definition import NetworkDef
+
+if TYPE_CHECKING:
+    import torch
+
+    from .base import LossNetwork
 
 MODEL_ID = "squeezenet1_1"
 BASE_URL = (
@@ -64,6 +65,9 @@ def model_spec() -> hub.ModelSpec:
 
 def convert(raw: Mapping[str, Path]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """The 52 ``.npy`` tensors (no pickles allowed) under our layer names."""
+    import numpy as np
+    import torch
+
     tensors = {}
     for index, prefix in _upstream_names().items():
         for kind in ("weight", "bias"):
@@ -76,53 +80,14 @@ def convert(raw: Mapping[str, Path]) -> tuple[dict[str, torch.Tensor], dict[str,
     return tensors, {"layout": "OIHW", "preprocessing": "imagenet-mean-std"}
 
 
-def _conv(weights: Mapping[str, torch.Tensor], prefix: str, **kw: Any) -> nn.Conv2d:
-    weight, bias = weights[f"{prefix}.weight"], weights[f"{prefix}.bias"]
-    conv = nn.Conv2d(weight.shape[1], weight.shape[0], tuple(weight.shape[2:]), **kw)
-    with torch.no_grad():
-        conv.weight.copy_(weight)
-        conv.bias.copy_(bias)
-    return conv
-
-
-class Fire(nn.Module):
-    """Squeeze 1x1 -> ReLU -> (expand 1x1 | expand 3x3) -> ReLU, concatenated."""
-
-    def __init__(self, weights: Mapping[str, torch.Tensor], prefix: str) -> None:
-        super().__init__()
-        self.squeeze = _conv(weights, f"{prefix}.squeeze")
-        self.expand1x1 = _conv(weights, f"{prefix}.expand1x1")
-        self.expand3x3 = _conv(weights, f"{prefix}.expand3x3", padding=1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        s = torch.relu(self.squeeze(x))
-        return torch.relu(torch.cat([self.expand1x1(s), self.expand3x3(s)], 1))
-
-
-class GlobalAverage(nn.Module):
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.mean((2, 3))
-
-
-def _layer(name: str, weights: Mapping[str, torch.Tensor]) -> nn.Module:
-    if name == "conv1":
-        return _conv(weights, "conv1", stride=2)
-    if name == "conv10":
-        return _conv(weights, "conv10")
-    if name.startswith("relu"):
-        return nn.ReLU()
-    if name.startswith("fire"):
-        return Fire(weights, name)
-    if name == "pool10":
-        return GlobalAverage()
-    return nn.MaxPool2d(3, stride=2, ceil_mode=True)
-
-
 def load(taps: tuple[str, ...]) -> LossNetwork:
     """SqueezeNet 1.1 cut after the deepest of ``taps``."""
+    from .base import ImageNetNormalize, LossNetwork
+    from .squeezenet_layers import layer
+
     weights, _ = load_model_file(hub.ensure(MODEL_ID))
     deepest = max(LAYERS.index(t) for t in taps)
-    layers = [(name, _layer(name, weights)) for name in LAYERS[: deepest + 1]]
+    layers = [(name, layer(name, weights)) for name in LAYERS[: deepest + 1]]
     return LossNetwork(MODEL_ID, ImageNetNormalize(), layers, taps)
 
 

@@ -3,17 +3,19 @@
 Blocks are numbered from 1; inside block ``b`` the convolutions are ``conv{b}_{i}``, each
 followed by ``relu{b}_{i}``, and the block ends with ``pool{b}`` (2x2 max pooling). Weights are
 given as ``{"conv{b}_{i}.weight": [out,in,3,3], "conv{b}_{i}.bias": [out]}``; channel widths are
-read from the tensors, so small test weights with the same layout build too.
+read from the tensors, so small test weights with the same layout build too. The names import
+without torch (the VGG-19 hub entry lists its files by them).
 """
 
 from __future__ import annotations
 
-from typing import Mapping
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING, Mapping
 
 from ...errors import InputError
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
 VGG16_BLOCKS = (2, 2, 3, 3, 3)
 VGG19_BLOCKS = (2, 2, 4, 4, 4)
@@ -43,6 +45,8 @@ def convs_needed(blocks: tuple[int, ...], taps: tuple[str, ...]) -> tuple[str, .
 
 def build_layers(blocks: tuple[int, ...], weights: Mapping[str, torch.Tensor], taps: tuple[str, ...]) -> list[tuple[str, nn.Module]]:
     """The named layers up to (and including) the deepest tap, loaded from ``weights``."""
+    from torch import nn
+
     names = layer_names(blocks)
     deepest = max(names.index(t) for t in taps)
     layers: list[tuple[str, nn.Module]] = []
@@ -57,6 +61,9 @@ def build_layers(blocks: tuple[int, ...], weights: Mapping[str, torch.Tensor], t
 
 
 def _conv(name: str, weights: Mapping[str, torch.Tensor]) -> nn.Conv2d:
+    import torch
+    from torch import nn
+
     try:
         weight, bias = weights[f"{name}.weight"], weights[f"{name}.bias"]
     except KeyError:

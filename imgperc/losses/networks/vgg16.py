@@ -16,15 +16,18 @@ import hashlib
 import pickle
 import re
 from pathlib import Path
-from typing import Any, Mapping
-
-import torch
+from typing import TYPE_CHECKING, Any, Mapping
 
 from ... import hub
 from ...errors import DownloadError, InputError
 from ...modelfile import load_model_file
-from .base import ImageNetNormalize, LossNetwork, NetworkDef
+from .definition import NetworkDef
 from .vgg import VGG16_BLOCKS, build_layers, conv_names, layer_names
+
+if TYPE_CHECKING:
+    import torch
+
+    from .base import LossNetwork
 
 MODEL_ID = "vgg16"
 WEIGHTS = hub.RemoteFile("https://download.pytorch.org/models/vgg16-397923af.pth", 553433881, None)
@@ -69,6 +72,8 @@ def check_hash_prefix(path: Path, name: str) -> None:
 
 def convert(raw: Mapping[str, Path]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """Verify and load the torchvision state dict; keep the convolutions under tap names."""
+    import torch
+
     ((name, path),) = raw.items()
     check_hash_prefix(Path(path), name)
     try:
@@ -91,6 +96,8 @@ def convert(raw: Mapping[str, Path]) -> tuple[dict[str, torch.Tensor], dict[str,
 
 def load(taps: tuple[str, ...]) -> LossNetwork:
     """The VGG-16 loss network cut after the deepest of ``taps``."""
+    from .base import ImageNetNormalize, LossNetwork
+
     tensors, _ = load_model_file(hub.ensure(MODEL_ID))
     return LossNetwork(MODEL_ID, ImageNetNormalize(), build_layers(VGG16_BLOCKS, tensors, taps), taps)
 

@@ -20,17 +20,19 @@ import json
 import math
 import re
 from pathlib import Path
-from typing import Any, Mapping
-
-import numpy as np
-import torch
+from typing import TYPE_CHECKING, Any, Mapping
 
 from ... import hub, settings
 from ...errors import DownloadError, InputError, ModelNotAvailable
 from ...hub.store import MODEL_FILE, downloads_dir, install_dir
 from ...modelfile import load_model_file, read_metadata
-from .base import CaffePreprocess, LossNetwork, NetworkDef
+from .definition import NetworkDef
 from .vgg import VGG19_BLOCKS, build_layers, conv_names, convs_needed, layer_names
+
+if TYPE_CHECKING:
+    import torch
+
+    from .base import LossNetwork
 
 MODEL_ID = "vgg19"
 BASE_URL = (
@@ -111,6 +113,9 @@ def convert(raw: Mapping[str, Path], base: Path | None = None) -> tuple[dict[str
 
 
 def _decode_group(blob: bytes, weights: list[dict[str, Any]], label: str) -> dict[str, torch.Tensor]:
+    import numpy as np
+    import torch
+
     out, offset = {}, 0
     for entry in weights:
         if entry["dtype"] != "float32":
@@ -191,6 +196,8 @@ def _prefetch(files: tuple[hub.RemoteFile, ...], raw_dir: Path, wanted_by: str) 
 
 def load(taps: tuple[str, ...]) -> LossNetwork:
     """The VGG-19 loss network cut after the deepest of ``taps``."""
+    from .base import CaffePreprocess, LossNetwork
+
     path = ensure_convs(convs_needed(VGG19_BLOCKS, taps), wanted_by=taps[-1])
     tensors, _ = load_model_file(path)
     return LossNetwork(MODEL_ID, CaffePreprocess(), build_layers(VGG19_BLOCKS, tensors, taps), taps)

@@ -1,0 +1,100 @@
+"""`imgperc eval style`: the command, its options and its table; the evaluation is `.evaluate`.
+
+Light to import: torch and the evaluation load when the command runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from imgperc.inference import report_options
+from imgperc.report import ReportFiles
+
+if TYPE_CHECKING:
+    import torch
+
+    from .evaluate import ImageLosses, Method, StyleEvaluation
+
+DEFAULT_PRESET = "vgg19-relu3"
+
+
+def _table(result: StyleEvaluation) -> Table:
+    layers = ", ".join(result.recipe.style_layers)
+    table = Table(title=f"{Path(result.data).name}, style {Path(result.style_image).name}, longest side {result.size}: "
+                        f"mean losses ({result.recipe.name}: style {layers}; content {', '.join(result.recipe.content_layers)})")
+    table.add_column("method")
+    table.add_column("style loss", justify="right")
+    table.add_column("content loss", justify="right")
+    for method, (style, content) in result.means().items():
+        table.add_row(method, f"{style:.4g}", f"{content:.4g}")
+    return table
+
+
+@click.command("style")
+@click.option("--data", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True, help="Folder of photos.")
+@click.option("--style-image", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True, help="The style the models render.")
+@click.option("--model", "models", multiple=True, required=True, metavar="NAME|PATH", help="A style model (repeat for several): pretrained, yours, or a file.")
+@click.option("--gatys", type=click.IntRange(min=1), metavar="N", help="Also score Gatys et al.: N L-BFGS iterations from each photo (gatys plugin).")
+@click.option("--preset", default=DEFAULT_PRESET, show_default=True, help="Loss recipe whose taps and per-layer multipliers define the losses.")
+@click.option("--size", type=click.IntRange(min=16), default=512, show_default=True, help="Longest side of the photos, in pixels.")
+@click.option("--style-size", type=click.IntRange(min=16), help="Longest side of the style image [default: --size].")
+@report_options(crop_size=256, crop_unit="pixels")
+def eval_style_command(
+    data: Path,
+    style_image: Path,
+    models: tuple[str, ...],
+    gatys: int | None,
+    preset: str,
+    size: int,
+    style_size: int | None,
+    output: Path,
+    crops: Path | None,
+    crop_size: int,
+    device: str,
+    precision: str,
+    force: bool,
+) -> None:
+    """Compare style models by their style and content losses on a folder of photos.
+
+    The style loss compares Gram matrices with --style-image, the content loss features with
+    each photo (taps and per-layer multipliers of --preset). Prints a table of mean losses and
+    writes eval-style-DATA-STYLE.csv and .json to --output.
+    """
+    from imgperc.api import resize_longest
+    from imgperc.inference import select_device
+    from imgperc.io import collect_inputs, read_image
+    from imgperc.losses import PerceptualLoss, get_preset
+
+    from .evaluate import evaluate, gatys_method, gatys_optimizer, scoring_recipe, side_by_side
+    from .stylize import StyleTransform, choose, load_net
+
+    recipe = scoring_recipe(preset)
+    choices = {ref: choose(None, ref) for ref in dict.fromkeys(models)}
+    optimize = gatys_optimizer() if gatys else None
+    files = collect_inputs([data], recursive=True)
+    style = resize_longest(read_image(style_image), style_size or size).pixels[None]
+    report = ReportFiles(output, f"eval-style-{data.resolve().name}-{style_image.stem}", force, crops)
+    report.prepare(f"{path.stem}.{style_image.stem}" for path in files)
+    target_device = select_device(device)
+    methods: dict[str, Method] = {ref: StyleTransform(load_net(c, device, precision), c.tag) for ref, c in choices.items()}
+    scorer = PerceptualLoss(recipe).to(target_device)
+    scorer.set_style(style.to(target_device))
+    if optimize is not None:
+        methods[f"gatys-{gatys}"] = gatys_method(optimize, get_preset(preset), scorer, style.to(target_device), gatys)
+    console = Console(stderr=True)
+
+    def on_image(path: Path, photo: torch.Tensor, outputs: dict[str, torch.Tensor], entry: ImageLosses) -> None:
+        if crops is not None:
+            panels = [("photo", photo)] + [(f"{m} {entry.losses[m].style:.3g}", out) for m, out in outputs.items()]
+            report.save_crop(f"{path.stem}.{style_image.stem}", side_by_side(panels, crop_size))
+        if console.is_terminal:
+            console.print(f"{entry.image}: " + ", ".join(f"{m} style {l.style:.4g}" for m, l in entry.losses.items()))
+
+    result = evaluate(files, methods, scorer, size=size, data=data, style_image=style_image, device=target_device, on_image=on_image)
+    Console(width=max(100, 40 + max(map(len, methods)))).print(_table(result))
+    report.write(result.to_csv(), result.to_json())
