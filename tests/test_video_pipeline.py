@@ -36,6 +36,16 @@ def test_batches_round_trip_exactly():
     assert np.array_equal(to_frames(to_batch(source)), np.stack(source))
 
 
+@pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
+def test_frames_are_clamped_and_rounded_from_either_layout(layout):
+    batch = torch.tensor([-0.2, 0.0, 0.5 / 255, 0.49 / 255, 100 / 255, 1.0, 1.3, 0.7]).reshape(1, 1, 2, 4).repeat(2, 3, 1, 1)
+    batch[1] = 1.0 - batch[1]
+    expected = np.clip(batch.numpy(), 0.0, 1.0) * 255.0 + 0.5
+    got = to_frames(batch.contiguous(memory_format=layout))
+    assert got.shape == (2, 2, 4, 3) and got.dtype == np.uint8 and got.flags.c_contiguous
+    assert np.array_equal(got, expected.astype(np.uint8).transpose(0, 2, 3, 1))
+
+
 @pytest.mark.parametrize("batch_size", [1, 3, 4, 16])
 def test_every_frame_in_order_through_any_batch_size(batch_size):
     source, written, progress = frames(10), [], []

@@ -69,4 +69,4 @@ def run_padded(
                 raise ValueError(f"net output {tuple(y.shape[-2:])} is not a whole multiple of its input {tuple(x.shape[-2:])}")
             y = y[..., top * scale : (top + h) * scale, left * scale : (left + w) * scale]
             outputs.append(y.clamp(0.0, 1.0).contiguous().to(batch.device))
-    return torch.cat(outputs)
+    return outputs[0] if len(outputs) == 1 else torch.cat(outputs)
