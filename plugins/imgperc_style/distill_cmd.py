@@ -19,8 +19,8 @@ from imgperc.losses.recipe import PIXEL_NORMS, VGG19_STYLE_LAYERS
 from imgperc.train import common_options, split_settings
 
 from .net_choice import arch_options, pop_config
+from .stylize import TASK
 
-TASK = "style"
 DEFAULT_ARCH = "light"
 WEIGHT = FiniteFloatRange(min=0.0)
 
