@@ -10,8 +10,8 @@ matrices (style), the content of the photo itself and the Gram matrices of the p
 image, as `imgperc eval style` scores). The core
 trainer (`imgperc.train`) does the rest: checkpoints, resume, previews, log, loss curve,
 torchrun. The result is a ``style`` model file for `imgperc stylize --model` (``--name``
-installs it as a user style). The command, its options and the loss weights they set
-(`DistillLoss`): `.distill_cmd`.
+installs it as a user style). The command and its options: `.distill_cmd`; the loss weights
+they set: `.distill_loss`.
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ from imgperc.io import read_image
 from imgperc.losses import LossReport, feature_reconstruction_loss, gram_matrix, load_loss_network, pixel_loss, style_loss
 from imgperc.train import TrainJob, list_images
 
-from .distill_cmd import DEFAULT_ARCH, TASK, DistillLoss
+from .distill_cmd import DEFAULT_ARCH, TASK
+from .distill_loss import DistillLoss
 from .net_choice import checked_config
 from .teacher_pairs import PairCrop, cache_folder, make_pairs, teacher_output
 from .train import preview_crops

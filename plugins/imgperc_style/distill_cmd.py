@@ -1,78 +1,26 @@
-"""`imgperc distill`: the command, its options and the loss weights they set (`DistillLoss`);
-the training itself is `.distill`.
+"""`imgperc distill`: the command and its options; the loss weights they set are
+`.distill_loss.DistillLoss`, the training itself is `.distill`.
 
 Light to import: torch, the teacher and the trainer load when the command runs.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 
-from imgperc.errors import InputError
 from imgperc.limits import FiniteFloatRange
-from imgperc.losses import network_def
-from imgperc.losses.recipe import PIXEL_NORMS, VGG19_STYLE_LAYERS
+from imgperc.losses.recipe import PIXEL_NORMS
 from imgperc.train import common_options, split_settings
 
+from .distill_loss import DistillLoss
 from .net_choice import arch_options, pop_config
 from .stylize import TASK
 
 DEFAULT_ARCH = "light"
 WEIGHT = FiniteFloatRange(min=0.0)
-
-
-@dataclass(frozen=True)
-class DistillLoss:
-    """Weights of the distillation terms, each a distance of the student's output to a target.
-
-    ``pixel``: to the teacher's output (``pixel_norm`` l1 or l2 on [0,1] RGB); ``feature``: to
-    the teacher's output's loss-network features at each of ``feature_layers``; ``style``: to
-    its Gram matrices at ``style_layers`` (each layer's term divided by its channels squared, as
-    in the vgg19-relu3 preset); ``content``: to the photo's features at ``content_layer``;
-    ``painting``: to the style image's Gram matrices at ``style_layers`` (divided likewise).
-    """
-
-    network: str = "vgg19"
-    pixel: float = 1.0
-    pixel_norm: str = "l1"
-    feature: float = 1e-5
-    feature_layers: tuple[str, ...] = ("relu2_2",)
-    style: float = 0.0
-    style_layers: tuple[str, ...] = VGG19_STYLE_LAYERS
-    content: float = 0.0
-    content_layer: str = "relu2_2"
-    painting: float = 0.0
-
-    @property
-    def taps(self) -> tuple[str, ...]:
-        """The loss-network taps the non-zero terms read."""
-        taps = [*(self.feature_layers if self.feature else ()), *(self.style_layers if self.style or self.painting else ())]
-        return tuple(dict.fromkeys([*taps, *((self.content_layer,) if self.content else ())]))
-
-    def validate(self) -> "DistillLoss":
-        """One-line errors for a norm, layers or weights that cannot make a loss."""
-        if self.pixel_norm not in PIXEL_NORMS:
-            raise InputError(f"--pixel-norm must be one of {', '.join(PIXEL_NORMS)}, got {self.pixel_norm!r}")
-        checks = ((self.feature, "feature", self.feature_layers, "feature"), (self.style, "style", self.style_layers, "style"),
-                  (self.painting, "painting", self.style_layers, "style"))
-        for weight, option, layers, layer_option in checks:
-            if weight and not layers:
-                raise InputError(f"--{option}-weight {weight} needs at least one layer in --{layer_option}-layers")
-        if not (self.pixel or self.taps):
-            raise InputError("every distillation weight is 0: give --pixel-weight, --feature-weight, --style-weight, "
-                             "--content-weight or --painting-weight")
-        if self.taps:
-            network_def(self.network).order(self.taps)
-        return self
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON form (layers as lists, as they come back from a run's run.json; ``painting``
-        only when used, so that runs started before the term existed still resume)."""
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items() if k != "painting" or v}
 
 
 def parse_layers(value: str) -> tuple[str, ...]:
