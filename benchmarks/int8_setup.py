@@ -6,14 +6,16 @@ torch.compile, for one canvas shape, and whether the result runs at another shap
 Uses `int8_onnx.quantized` (export, ``prepare_pt2e`` with ``X86InductorQuantizer``, calibration on
 the first content photo, ``convert_pt2e``) and torchao's ``lower_pt2e_quantized_to_x86`` then
 ``torch.compile``, as `benchmarks/int8_onnx.py` times them, and prints the seconds of each step,
-of the first run (the compile) and of a second run, then tries an input 48 pixels narrower.
-Needs ``pip install torchao``.
+of the first run (the compile) and of a second run, then tries an input 48 pixels narrower. With
+``--package``, it then exports the lowered graph with dynamic height and width and tries to build
+an AOTInductor package of it, as the engine caches its fp32 graphs. Needs ``pip install torchao``.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -27,12 +29,29 @@ def seconds(start: float) -> str:
     return f"{time.perf_counter() - start:.1f} s"
 
 
+def try_package(lowered: torch.nn.Module, canvas: torch.Tensor) -> None:
+    """Export the lowered int8 graph with dynamic height and width (multiples of 4) and package it."""
+    from torch.export import Dim
+
+    start = time.perf_counter()
+    height, width = Dim("height", min=2, max=1024), Dim("width", min=2, max=1024)
+    try:
+        program = torch.export.export(lowered, (canvas,), dynamic_shapes=({2: 4 * height, 3: 4 * width},))
+        print(f"export with dynamic height and width: {seconds(start)}")
+        with tempfile.TemporaryDirectory() as folder:
+            torch._inductor.aoti_compile_and_package(program, package_path=str(Path(folder) / "int8.pt2"))
+        print(f"AOTInductor package: built, {seconds(start)}")
+    except Exception as exc:  # noqa: BLE001 -- the reason is the result
+        print(f"AOTInductor package: fails after {seconds(start)} ({type(exc).__name__}: {str(exc).splitlines()[0][:160]})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--light", type=Path, required=True, help="a trained light-net model file")
     parser.add_argument("--size", type=int, default=256, help="photo side (the canvas adds the engine's padding)")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--photos", type=Path, default=PHOTOS)
+    parser.add_argument("--package", action="store_true", help="also try an AOTInductor package with dynamic height and width")
     args = parser.parse_args()
     from torchao.quantization.pt2e.lowering import lower_pt2e_quantized_to_x86
 
@@ -60,6 +79,8 @@ def main() -> None:
             print(f"input {list(narrower.shape)}: runs")
         except Exception as exc:  # noqa: BLE001 -- the reason is the result
             print(f"input {list(narrower.shape)}: fails ({type(exc).__name__}: {str(exc).splitlines()[0][:160]})")
+        if args.package:
+            try_package(lowered, canvas)
     print(f"load average at the end {os.getloadavg()[0]:.2f}")
 
 
