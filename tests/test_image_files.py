@@ -202,6 +202,21 @@ def test_files_written_before_a_bad_read_or_write_are_reported_once(tmp_path, mo
     assert done == [(0, items[0][1][1])]
 
 
+def test_an_unreadable_image_among_several_is_reported_and_the_others_are_written(tmp_path):
+    album = tmp_path / "album"
+    album.mkdir()
+    _photo(album / "a.png")
+    (album / "b.png").write_bytes(b"not an image")
+    _photo(album / "c.png")
+    result = CliRunner().invoke(_command([]), ["--double", str(album)])
+    assert isinstance(result.exception, InputError) and "1 of 3 images could not be read" in str(result.exception)
+    assert result.stderr.splitlines() == [f"Error: cannot read {album / 'b.png'}: not an image, or not in a format Pillow knows"]
+    assert (album / "a.x2.png").exists() and (album / "c.x2.png").exists() and not (album / "b.x2.png").exists()
+
+    alone = CliRunner().invoke(_command([]), ["--double", str(album / "b.png")])  # one input: just its error
+    assert isinstance(alone.exception, InputError) and str(alone.exception).startswith("cannot read") and not alone.stderr
+
+
 def test_ctrl_c_mid_folder_leaves_whole_files_only(tmp_path):
     items = _files(tmp_path, [(6, 4), (5, 3), (7, 5)])
     calls = []

@@ -5,7 +5,8 @@ Inputs are collected (files, folders, ``-r``) less our earlier outputs; every ou
 and checked before any work; under torchrun the inputs are shared out (`imgperc.scaleout`);
 images are read, resized (``--size``), run through the task in batches of same-size images and
 written atomically, the reading and writing in threads beside the net; a progress bar shows on
-folders.
+folders. Of several inputs, an unreadable one is reported (one line) and skipped; the command
+still fails at the end.
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
+import click
 import torch
 
 from ..api import resize_longest
 from ..atomic import check_writable
 from ..cli.progress import count_progress
+from ..errors import InputError
 from ..inference.batching import auto_batch, same_size_batches
 from ..io import Image, collect_sources, output_paths, read_image, write_image
 from ..scaleout import Listing, main_first, processes, share
@@ -63,12 +66,22 @@ def run_image_task(task: ImageTask, values: dict[str, Any], files: FileOptions, 
         mine = share(list(zip(sources, targets)), runtime)
         listing = Listing(runtime, quiet=files.quiet)
         label = verb if not runtime.distributed else f"{verb} (process {runtime.rank + 1} of {runtime.world})"
+        unreadable: list[InputError] = []
+
+        def skip(error: InputError) -> None:  # one of several inputs: report it, go on, fail at the end
+            unreadable.append(error)
+            click.echo(f"Error: {error}", err=True)
+
+        finish = task.finish or colour_output
         with count_progress("images", "images/s", enabled=len(sources) > 1 and runtime.main and not files.quiet) as progress:
             bar = progress.add_task(label, total=len(mine))
-            for index, target in transform_files(mine, transform, task.finish or colour_output, size=files.size, force=files.force):
+            on_unreadable = skip if len(sources) > 1 else None
+            for index, target in transform_files(mine, transform, finish, size=files.size, force=files.force, on_unreadable=on_unreadable):
                 listing.add(index, str(target))
                 progress.advance(bar)
         listing.close("images")
+        if unreadable:
+            raise InputError(f"{len(unreadable)} of {len(mine)} images could not be read (see above)")
 
 
 def transform_files(
@@ -78,9 +91,11 @@ def transform_files(
     *,
     size: int | None = None,
     force: bool = False,
+    on_unreadable: Callable[[InputError], None] | None = None,
 ) -> Iterator[tuple[int, Path]]:
     """Read each ``(index, (source, target))``, transform it, write it; yield ``(index, target)``
-    in order, once the file is written.
+    in order, once the file is written. A source that cannot be read raises its
+    :class:`InputError`, or, with ``on_unreadable``, is handed to it and skipped.
 
     Consecutive images of one size share a batch (output near `auto_batch`'s pixel budget);
     outputs are exactly ``transform.scale`` times the (resized) input. While the net runs on one
@@ -91,7 +106,13 @@ def transform_files(
 
     def images() -> Iterator[tuple[int, Path, Image]]:
         for index, (source, target) in items:
-            image = read_image(source)
+            try:
+                image = read_image(source)
+            except InputError as error:
+                if on_unreadable is None:
+                    raise
+                on_unreadable(error)
+                continue
             yield index, target, resize_longest(image, size) if size is not None else image
 
     def write(target: Path, image: Image, pixels: torch.Tensor) -> None:
