@@ -172,6 +172,15 @@ def test_never_overwrites_without_force(clip, tmp_path, capsys):
     assert code == 1 and "cannot write '.avi' videos" in err
 
 
+@pytest.mark.parametrize("output", ["existing", "new", "new/deeper/out.mp4"])
+def test_one_clip_goes_into_an_output_folder_or_a_new_one(output, clip, tmp_path, capsys):
+    (tmp_path / "existing").mkdir()
+    code, out, err = video(capsys, "--invert", clip, "-o", tmp_path / output, "--duration", "0.2")
+    assert code == 0, err
+    target = tmp_path / output if output.endswith(".mp4") else tmp_path / output / "clip.inv.mp4"
+    assert out.startswith(f"{target}: 5 frames")
+
+
 @pytest.mark.parametrize("kind", ["text", "audio-only", "truncated", "garbage", "late-start", "bad-time"])
 def test_bad_inputs_fail_in_one_line_and_leave_nothing(kind, clip, tmp_path, capsys):
     from test_video_support import ffmpeg

@@ -61,6 +61,18 @@ def test_probe_rejects_missing_non_video_and_audio_only_files(tmp_path):
         probe(song)
 
 
+@pytest.mark.parametrize("name", ["photo.png", "photo.jpg", "photo.webp", "photo.bmp", "photo.tif", "png-bytes.mp4"])
+def test_probe_refuses_a_still_image_but_takes_an_animated_gif(name, tmp_path):
+    from PIL import Image
+
+    picture = Image.new("RGB", (8, 6), "red")
+    picture.save(tmp_path / name, format="PNG" if name.endswith(".mp4") else None)
+    with pytest.raises(InputError, match="is a still image, not a video"):
+        probe(tmp_path / name)
+    picture.save(tmp_path / "anim.gif", save_all=True, append_images=[Image.new("RGB", (8, 6), "blue")], duration=100)
+    assert probe(tmp_path / "anim.gif").width == 8
+
+
 def test_reader_gives_every_frame_or_a_range_or_a_resized_picture(clips):
     info = probe(clips["audio"])
     frames = read_all(clips["audio"])

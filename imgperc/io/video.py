@@ -33,6 +33,7 @@ _RATE = re.compile(r", ([\d.]+)(k?) (fps|tbr)")
 _DISPLAY_MATRIX = re.compile(r"display ?matrix: rotation of (-?[\d.]+) degrees", re.IGNORECASE)
 _ROTATE_TAG = re.compile(r"^\s*rotate\s*:\s*(-?[\d.]+)\s*$")
 _PREFIX = re.compile(r"^(\[[^\]]*\]\s*)+")
+_STILL_IMAGE = re.compile(r"^Input #0, (image2|\w+_pipe),")  # ffmpeg's demuxers of single image files
 _NOISE = (
     "Conversion failed",
     "Terminating thread",
@@ -106,6 +107,8 @@ def probe(path: Path) -> VideoInfo:
     lines = result.splitlines()
     if not any(line.startswith("Input #0") for line in lines):
         raise InputError(f"{path} is not a video ffmpeg can read ({summarize(result)})")
+    if any(_STILL_IMAGE.match(line) for line in lines):
+        raise InputError(f"{path} is a still image, not a video (use `imgperc stylize` or `imgperc upscale`)")
     duration = _duration(result)
     has_audio = False
     video: tuple[int, str, list[str]] | None = None

@@ -46,7 +46,7 @@ def _own_params() -> list[click.Parameter]:
         click.Option(
             ["-o", "--output"],
             type=click.Path(path_type=Path),
-            help="Output video, or folder for several inputs (default: INPUT.TAG.mp4 beside each input).",
+            help="Output video, or folder (needed for several inputs; default: INPUT.TAG.mp4 beside each input).",
         ),
         click.Option(["--size"], type=click.IntRange(min=16), metavar="N", help="Resize frames so the longest side is N pixels first."),
         click.Option(["--crf"], type=click.IntRange(0, 51), default=18, show_default=True, help="H.264 quality (lower: better, bigger)."),
@@ -199,20 +199,23 @@ class VideoCommand(click.Command):
 
 
 def _targets(sources: tuple[Path, ...], output: Path | None, tag: str) -> list[Path]:
-    """Each clip's output: ``-o`` itself for one clip, else NAME.TAG.mp4 beside it or in the
-    ``-o`` folder (created); two clips with one output are refused."""
+    """Each clip's output: ``-o`` itself for one clip (unless it is a folder: an existing one or
+    a name without extension), else NAME.TAG.mp4 beside it or in the ``-o`` folder; output
+    folders are created; two clips with one output are refused."""
     from imgperc.io.video import CONTAINERS
 
-    if output is not None and len(sources) == 1:
-        return [output]
-    if output is not None:
-        if output.is_file() or (not output.exists() and output.suffix.lower() in CONTAINERS):
+    if output is not None and len(sources) == 1 and not output.is_dir() and (output.suffix or output.exists()):
+        targets = [output]
+    else:
+        if output is not None and (output.is_file() or (not output.exists() and output.suffix.lower() in CONTAINERS)):
             raise InputError(f"{output}: several videos need an output folder")
-        try:
-            output.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise InputError(f"cannot create output folder {output}: {exc.strerror or exc}") from None
-    targets = [(output or source.parent) / f"{source.stem}.{tag}.mp4" for source in sources]
+        targets = [(output or source.parent) / f"{source.stem}.{tag}.mp4" for source in sources]
+    if output is not None:
+        for folder in {target.parent for target in targets}:
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise InputError(f"cannot create output folder {folder}: {exc.strerror or exc}") from None
     claimed: dict[Path, Path] = {}
     for source, target in zip(sources, targets):
         if target.resolve() in claimed:
