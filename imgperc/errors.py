@@ -31,3 +31,10 @@ class Stopped(Exception):
 
 class ConfigError(InputError, ValueError):
     """A net's config is malformed or out of its declared bounds (see `imgperc.netconfig`)."""
+
+
+def echo_error(error: BaseException) -> None:
+    """Print ``error`` on stderr as the command line's one ``Error:`` line."""
+    import click
+
+    click.echo(f"Error: {error}", err=True)

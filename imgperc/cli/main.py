@@ -12,7 +12,7 @@ import sys
 import click
 
 from .. import __version__, plugins
-from ..errors import ImgpercError, Stopped
+from ..errors import ImgpercError, Stopped, echo_error
 from ..lazy import LazyCommand
 from .eval_cmd import eval_group
 from .models_cmd import models
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> None:
     except ImgpercError as exc:
         if debug:
             raise
-        click.echo(f"Error: {exc}", err=True)
+        echo_error(exc)
         sys.exit(1)
     except Exception as exc:  # unexpected: still one line unless --debug
         if debug:

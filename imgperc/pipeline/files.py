@@ -18,13 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-import click
 import torch
 
 from ..api import resize_longest
 from ..atomic import check_writable
 from ..cli.progress import count_progress
-from ..errors import InputError
+from ..errors import InputError, echo_error
 from ..inference.batching import auto_batch, same_size_batches
 from ..io import Image, collect_sources, output_paths, read_image, write_image
 from ..scaleout import Listing, main_first, processes, share
@@ -70,7 +69,7 @@ def run_image_task(task: ImageTask, values: dict[str, Any], files: FileOptions, 
 
         def skip(error: InputError) -> None:  # one of several inputs: report it, go on, fail at the end
             unreadable.append(error)
-            click.echo(f"Error: {error}", err=True)
+            echo_error(error)
 
         finish = task.finish or colour_output
         with count_progress("images", "images/s", enabled=len(sources) > 1 and runtime.main and not files.quiet) as progress:
