@@ -25,13 +25,19 @@ _swept: set[str] = set()
 
 
 def check_writable(path: Path, *, overwrite: bool) -> None:
-    """Fail early (before any work) if ``path`` exists and may not be replaced."""
+    """Fail early (before any work) if ``path`` exists and may not be replaced, or its folder
+    is missing or refuses new files."""
     if path.exists() and not overwrite:
         raise InputError(f"{path} already exists (use --force to overwrite)")
     if path.exists() and path.is_dir():
         raise InputError(f"{path} is a directory, not a file")
     if not path.parent.exists():
         raise InputError(f"output folder {path.parent} does not exist")
+    try:  # a nameless file where the OS allows it, else created and removed at once
+        with tempfile.TemporaryFile(dir=path.parent):
+            pass
+    except OSError as exc:
+        raise InputError(f"cannot write in output folder {path.parent}: {exc.strerror or exc}") from None
 
 
 @contextlib.contextmanager

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from imgperc.atomic import atomic_path, remove_stale, scratch_file
+from imgperc.atomic import atomic_path, check_writable, remove_stale, scratch_file
 from imgperc.errors import InputError
 from imgperc.train import checkpoint
 from imgperc.train.data import BatchStream, batch_loader, list_images
@@ -46,6 +46,20 @@ def test_an_unwritable_home_is_one_line(unwritable, monkeypatch, capsys):
     code, _, err = run_cli(capsys, "models", "pull", "muse")
     line = one_error_line(err)
     assert code == 1 and line.startswith(f"Error: IMGPERC_HOME={unwritable / 'home'}: cannot create")
+
+
+def test_an_unwritable_output_folder_is_refused_before_any_work(tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir(mode=0o555)
+    if os.access(folder, os.W_OK):  # root ignores mode bits; sysfs still refuses new files
+        folder = Path("/sys")
+    try:
+        with pytest.raises(InputError, match=f"cannot write in output folder {folder}: "):
+            check_writable(folder / "out.png", overwrite=False)
+    finally:
+        (tmp_path / "ro").chmod(0o755)
+    check_writable(tmp_path / "out.png", overwrite=False)
+    assert list(tmp_path.iterdir()) == [tmp_path / "ro"]  # the probe leaves nothing behind
 
 
 # --- temp files of killed runs -----------------------------------------------------------------
