@@ -27,7 +27,6 @@ def worker(style: str, shape: tuple[int, int], threads: int, frames: int, barrie
     from imgperc.inference.engine import Engine
     from imgperc_style.stylize import choose
 
-    torch.set_num_threads(threads)
     engine = Engine(choose(style, None).model.load().net, threads=threads, compile="always")
     frame = torch.rand(1, 3, *shape)
     with torch.inference_mode():

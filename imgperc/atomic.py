@@ -22,22 +22,28 @@ from .errors import InputError
 TMP = "tmp"
 _SCRATCH = re.compile(r"^\..+\.(\d+)-[a-z0-9_]{8}\.[a-z]+(\.[^.]+)?$")  # .NAME.PID-RANDOM.KIND[.EXT]
 _swept: set[str] = set()
+_writable: set[str] = set()  # absolute folders that took a probe file
 
 
 def check_writable(path: Path, *, overwrite: bool) -> None:
     """Fail early (before any work) if ``path`` exists and may not be replaced, or its folder
-    is missing or refuses new files."""
+    is missing or refuses new files (probed once per folder and process; a write that fails
+    later still reports its own error)."""
     if path.exists() and not overwrite:
         raise InputError(f"{path} already exists (use --force to overwrite)")
     if path.exists() and path.is_dir():
         raise InputError(f"{path} is a directory, not a file")
     if not path.parent.exists():
         raise InputError(f"output folder {path.parent} does not exist")
+    folder = os.path.abspath(path.parent)
+    if folder in _writable:
+        return
     try:  # a nameless file where the OS allows it, else created and removed at once
         with tempfile.TemporaryFile(dir=path.parent):
             pass
     except OSError as exc:
         raise InputError(f"cannot write in output folder {path.parent}: {exc.strerror or exc}") from None
+    _writable.add(folder)
 
 
 @contextlib.contextmanager
