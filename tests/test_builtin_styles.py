@@ -124,8 +124,9 @@ def test_ship_a_style_run_in_fp16_then_record_eval_style_scores(tmp_path, monkey
     shipped = tmp_path / "shipped"
     shipped.mkdir()
     monkeypatch.setattr(style_plugin, "WEIGHTS_DIR", shipped)
+    monkeypatch.chdir(tmp_path)
     tool = _tool()
-    run = save_light(tmp_path / "model.safetensors")
+    run = save_light(tmp_path / "model.safetensors", training={"init": str(tmp_path / "runs" / "first" / "model.safetensors")})
     with pytest.raises(SystemExit, match="already the name of hub model 'muse'"):
         tool.main([str(run), "muse"])
     tool.main([str(run), "muse-fast", "--note", "test run"])
@@ -134,10 +135,11 @@ def test_ship_a_style_run_in_fp16_then_record_eval_style_scores(tmp_path, monkey
     meta = read_metadata(target)
     assert meta["weights_dtype"] == "float16" and meta["note"] == "test run" and meta["teacher"]["name"] == "muse"
     assert meta["cost"]["side"] == 608 and 0 < meta["cost"]["gflop"] < meta["cost"]["teacher_gflop"]
+    assert meta["training"]["init"] == str(Path("runs", "first", "model.safetensors"))  # relative to where the tool ran
     plugins.reset()
     assert re.search(r"\(light net, \d+x fewer FLOPs\)$", hub.find_spec("muse-fast").description)
 
-    result = StyleEvaluation("/data/photos", "/data/la_muse.jpg", 512, get_preset("vgg19-relu3"), ["muse", "muse-fast"])
+    result = StyleEvaluation(str(tmp_path / "photos"), "/data/la_muse.jpg", 512, get_preset("vgg19-relu3"), ["muse", "muse-fast"])
     for name in ("a.jpg", "b.jpg"):
         result.images.append(ImageLosses(name, 64, 48, {"muse": Losses(2.0, 4.0, {}), "muse-fast": Losses(3.0, 5.0, {})}))
     report = tmp_path / "eval-style-photos-la_muse.json"
@@ -145,7 +147,7 @@ def test_ship_a_style_run_in_fp16_then_record_eval_style_scores(tmp_path, monkey
     tool.main(["--scores", "muse-fast", str(report)])
     meta = read_metadata(target)
     assert meta["scores"] == {"photos-512": {
-        "style_loss": 3.0, "content_loss": 5.0, "photos": 2, "data": "/data/photos", "size": 512, "style_image": "la_muse.jpg",
+        "style_loss": 3.0, "content_loss": 5.0, "photos": 2, "data": "photos", "size": 512, "style_image": "la_muse.jpg",
         "recipe": "vgg19-relu3", "teacher": {"name": "muse", "style_loss": 2.0, "content_loss": 4.0},
         "ratio": {"style": 1.5, "content": 1.25},
     }}
@@ -175,6 +177,15 @@ def test_ship_an_sr_run_into_the_sr_plugin_and_record_eval_sr_scores(tmp_path, m
     assert scores == {"set5-x4": {"psnr": 30.12, "ssim": 0.8568, "grid": 1.234, "histogram_match": False}}
 
 
+def absolute_paths(value):
+    """Every string in a metadata tree that is an absolute path."""
+    if isinstance(value, dict):
+        return [found for item in value.values() for found in absolute_paths(item)]
+    if isinstance(value, list):
+        return [found for item in value for found in absolute_paths(item)]
+    return [value] if isinstance(value, str) and Path(value).is_absolute() else []
+
+
 # --- the nine fast styles that ship ------------------------------------------------------------
 
 
@@ -191,5 +202,6 @@ def test_the_nine_fast_styles_ship_load_offline_and_keep_the_exact_size():
         assert meta["iterations"] > 0 and meta["data"]["images"] > 0 and meta["weights_dtype"] == "float16"
         (score,) = meta["scores"].values()  # measured on held-out photos, beside the teacher
         assert score["photos"] >= 20 and set(score["ratio"]) == {"style", "content"}
+        assert not absolute_paths(meta), f"{name} names a path of the machine it was made on"
         styled = __import__("imgperc").stylize(picture, name)  # built in: no download (tests run offline)
         assert styled.size == (37, 23)

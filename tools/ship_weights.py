@@ -16,12 +16,16 @@ compute in fp32 too). ``sr``: `imgperc eval sr` JSON files, PSNR, SSIM and
 grid per data set and scale. ``style``: `imgperc eval style` JSON files, the mean style and
 content losses, the photos and data folder, and, where the teacher was evaluated in the same
 file, the teacher's means and the ratios model / teacher.
+
+Paths in the metadata (the data folder, the run it started from) are recorded relative to the
+folder the tool runs in, so that shipped files name no machine's absolute paths.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +46,18 @@ COST_SIDE = 512 + 2 * DEFAULT_PAD
 
 def _sig(value: float) -> float:
     return float(f"{value:.4g}")
+
+
+def portable(path: str | None) -> str | None:
+    """``path`` relative to the working folder if it is absolute (shipped files travel)."""
+    return os.path.relpath(path) if path and os.path.isabs(path) else path
+
+
+def _portable_paths(meta: dict[str, Any]) -> dict[str, Any]:
+    for key, field in (("data", "folder"), ("training", "init")):
+        if isinstance(meta.get(key), dict) and field in meta[key]:
+            meta = {**meta, key: {**meta[key], field: portable(meta[key][field])}}
+    return meta
 
 
 def weights_dir(task: Any) -> Path:
@@ -66,7 +82,7 @@ def ship(run_model: Path, name: str, note: str | None) -> Path:
         taken = None
     if taken is not None and taken.builtin != target:
         raise SystemExit(f"'{name}' is already the name of hub model '{taken.id}' ({taken.description}); choose another")
-    meta = {**meta, "weights_dtype": "float16"}
+    meta = _portable_paths({**meta, "weights_dtype": "float16"})
     teacher = meta.get("teacher")
     if meta["task"] == "style" and teacher and teacher.get("architecture"):
         meta["cost"] = {"side": COST_SIDE, "gflop": gflop(meta["architecture"], meta.get("config")),
@@ -95,7 +111,7 @@ def sr_scores(name: str, meta: dict[str, Any], result: dict[str, Any]) -> tuple[
 def style_scores(name: str, meta: dict[str, Any], result: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     mine = result["mean"][_method(result["mean"], name)]
     scores = {"style_loss": _sig(mine["style"]), "content_loss": _sig(mine["content"]), "photos": len(result["images"]),
-              "data": result["data"], "size": result["size"], "style_image": Path(result["style_image"]).name,
+              "data": portable(result["data"]), "size": result["size"], "style_image": Path(result["style_image"]).name,
               "recipe": result["recipe"].get("name")}
     teacher = (meta.get("teacher") or {}).get("name")
     found = _method(result["mean"], teacher) if teacher else None
