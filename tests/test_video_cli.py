@@ -172,7 +172,7 @@ def test_never_overwrites_without_force(clip, tmp_path, capsys):
     assert code == 1 and "cannot write '.avi' videos" in err
     (tmp_path / "notes").write_text("precious")  # a file without extension is neither a video name nor a folder
     code, _, err = video(capsys, "--invert", clip, "-o", tmp_path / "notes")
-    assert code == 1 and err == f"Error: {tmp_path / 'notes'} is a file without extension; name a video (.mp4, .m4v, .mov, .mkv) or a folder\n"
+    assert code == 1 and err == f"Error: {tmp_path / 'notes'} has no video extension (.mp4, .m4v, .mov, .mkv) and is not a folder\n"
     assert (tmp_path / "notes").read_text() == "precious"
 
 

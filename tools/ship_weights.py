@@ -49,8 +49,14 @@ def _sig(value: float) -> float:
 
 
 def portable(path: str | None) -> str | None:
-    """``path`` relative to the working folder if it is absolute (shipped files travel)."""
-    return os.path.relpath(path) if path and os.path.isabs(path) else path
+    """``path`` relative to the working folder if it is absolute (shipped files travel); its
+    name alone where no relative path exists (another drive)."""
+    if not path or not os.path.isabs(path):
+        return path
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return Path(path).name
 
 
 def _portable_paths(meta: dict[str, Any]) -> dict[str, Any]:

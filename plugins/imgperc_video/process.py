@@ -38,7 +38,7 @@ def fit_longest(width: int, height: int, longest: int | None) -> tuple[int, int]
 def check_target(source: Path, target: Path, *, force: bool) -> None:
     """Refuse unsupported containers, writing over the input, or over a file without ``force``."""
     if not target.suffix:
-        raise InputError(f"{target} is a file without extension; name a video ({', '.join(CONTAINERS)}) or a folder")
+        raise InputError(f"{target} has no video extension ({', '.join(CONTAINERS)}) and is not a folder")
     if target.suffix.lower() not in CONTAINERS:
         raise InputError(f"cannot write '{target.suffix}' videos; use one of {', '.join(CONTAINERS)}")
     if source.exists() and target.exists() and os.path.samefile(source, target):
