@@ -27,6 +27,15 @@ SHARED_PARTS = {"mirror": "upstream weight mirror", "data": "test images and vid
 MIRROR_FIXTURES = {"mirror_server", "use_mirror"}
 
 
+def absolute_paths(value: object) -> list[str]:
+    """Every string in a metadata tree that is an absolute path (shipped files name none)."""
+    if isinstance(value, dict):
+        return [found for item in value.values() for found in absolute_paths(item)]
+    if isinstance(value, list):
+        return [found for item in value for found in absolute_paths(item)]
+    return [value] if isinstance(value, str) and Path(value).is_absolute() else []
+
+
 def require_shared(part: str) -> Path:
     """``../shared/<part>`` (mirror, data); skips the calling test with a one-line reason when absent."""
     folder = SHARED / part

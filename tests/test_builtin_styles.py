@@ -26,6 +26,7 @@ from imgperc_style.cli import FAST_STYLES
 from imgperc_style.evaluate import ImageLosses, Losses, StyleEvaluation
 from imgperc_style.light import light
 
+from conftest import absolute_paths
 from hardening_cli import one_error_line, run_cli
 
 TOOL = Path(__file__).resolve().parents[1] / "tools" / "ship_weights.py"
@@ -175,15 +176,6 @@ def test_ship_an_sr_run_into_the_sr_plugin_and_record_eval_sr_scores(tmp_path, m
     tool.main(["--scores", "x4-tiny", str(report)])
     scores = read_metadata(shipped / "x4-tiny.safetensors")["scores"]
     assert scores == {"set5-x4": {"psnr": 30.12, "ssim": 0.8568, "grid": 1.234, "histogram_match": False}}
-
-
-def absolute_paths(value):
-    """Every string in a metadata tree that is an absolute path."""
-    if isinstance(value, dict):
-        return [found for item in value.values() for found in absolute_paths(item)]
-    if isinstance(value, list):
-        return [found for item in value for found in absolute_paths(item)]
-    return [value] if isinstance(value, str) and Path(value).is_absolute() else []
 
 
 # --- the nine fast styles that ship ------------------------------------------------------------
