@@ -46,13 +46,13 @@ import torch
 from imgperc.api import resize_longest
 from imgperc.atomic import atomic_path, check_writable
 from imgperc.errors import ImgpercError, InputError
-from imgperc.hub import model_names
+from imgperc.hub import builtin_specs, model_names
 from imgperc.inference import Engine, select_device
 from imgperc.io import collect_inputs, read_image, resize
 from imgperc.losses import LossRecipe, PerceptualLoss, get_preset
 from imgperc.train.plot import loss_curve
 from imgperc_gatys.gatys import INITS, initial_image, optimize
-from imgperc_sr.models import builtin_specs
+from imgperc_sr.plugin import weights_folder
 from imgperc_style.stylize import TASK, StyleChoice, choose
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -287,7 +287,7 @@ def sr(args: argparse.Namespace, argv: Sequence[str]) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     target = args.out / "sr.md"
     check_writable(target, overwrite=args.force)
-    losses = {spec.id: spec.extra["loss"] for spec in builtin_specs()}
+    losses = {spec.id: spec.extra["loss"] for spec in builtin_specs(weights_folder())}
     cells: dict[tuple[str, int, str], tuple[float | None, float]] = {}
     for name in args.datasets:
         data = args.data_root / name

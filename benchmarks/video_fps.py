@@ -30,10 +30,10 @@ import click
 import torch
 
 from imgperc import plugins
-from imgperc.inference.engine import ENV_COMPILE
-from imgperc.io.video import DEFAULT_PRESET, X264_PRESETS, FrameReader, probe
-from imgperc.pipeline import to_batch
+from imgperc.settings import ENV_COMPILE
+from imgperc_video.io import DEFAULT_PRESET, X264_PRESETS, FrameReader, probe
 from imgperc_video.process import auto_batch, fit_longest, process_video
+from imgperc_video.runner import to_batch
 
 CLIP = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "video" / "bigbuckbunny.mp4"
 

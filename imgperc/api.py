@@ -1,25 +1,32 @@
-"""The Python API: `imgperc.stylize(...)` and the image helpers the task commands share.
+"""The Python API's conveniences, `imgperc.stylize` and `imgperc.upscale`, over `imgperc.load`
+(`imgperc.model`), with the image helpers the task commands share.
 
-The core never imports a task plugin: `stylize` asks the plugin registry for the ``style``
-image task, exactly like `imgperc video` does.
+The core never imports a task plugin: both ask the plugin registry for their image task
+(``style``, ``sr``), exactly like `imgperc video` does. The models they load are kept, the
+`CACHE_SIZE` most recently used, so a loop over many images loads its model once.
 """
 
 from __future__ import annotations
 
-import dataclasses
+from collections import OrderedDict
 from pathlib import Path
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING, Any, Callable, Union
 
 from . import plugins
 from .errors import InputError
-from .io import Image, from_pil, read_image, resize, scaled_size, to_pil
+from .hub import resolve_model
+from .io import Image, from_pil, read_image, resize, scaled_size
 from .limits import check_pixels
 from .tasks import Transform
 
 if TYPE_CHECKING:
     import PIL.Image
 
+    from .model import Input, Model, Output
+
 STYLE_TASK = "style"  # the image task `stylize` runs, provided by a plugin
+SR_TASK = "sr"  # the image task `upscale` runs, provided by a plugin
+CACHE_SIZE = 4  # models kept loaded by `stylize` and `upscale`
 
 ImageLike = Union["PIL.Image.Image", str, Path, Image]
 
@@ -34,7 +41,7 @@ def as_image(image: ImageLike) -> Image:
 
     if isinstance(image, PIL.Image.Image):
         return from_pil(image)
-    raise InputError(f"expected a PIL image, a path or an imgperc.io.Image, not {type(image).__name__}")
+    raise InputError(f"expected a PIL image, a path, a numpy array or a torch tensor, not {type(image).__name__}")
 
 
 def resize_longest(image: Image, longest: int) -> Image:
@@ -47,14 +54,39 @@ def resize_longest(image: Image, longest: int) -> Image:
     return image.with_pixels(resize(image.pixels, (new_h, new_w)))
 
 
-def transform_image(transform: Transform, image: Image) -> Image:
-    """Run a prepared image task on one image; alpha is carried over (resized with the scale)."""
-    pixels = transform(image.pixels[None])[0]
-    return dataclasses.replace(image.with_pixels(pixels), grayscale=False)
+def transform_image(transform: Transform, image: Image, finish: Callable[[Image, Any], Image] | None = None) -> Image:
+    """Run a prepared image task on one image; ``finish`` (an ``ImageTask.finish``, default
+    `imgperc.pipeline.files.colour_output`: alpha resized with the scale) makes the result."""
+    from .pipeline.files import colour_output
+
+    return (finish or colour_output)(image, transform(image.pixels[None])[0])
+
+
+_models: OrderedDict[tuple, Model] = OrderedDict()
+
+
+def cached_model(name_or_path: str | Path, task: str, label: str, device: str = "auto", precision: str = "auto") -> Model:
+    """`imgperc.load` of a model of ``task`` (called ``label`` in errors), keeping the
+    `CACHE_SIZE` models used last: a model file counts as new once it changes on disk."""
+    from .model import load_resolved
+
+    found = resolve_model(name_or_path, task, label=label)
+    stamp = None if found.path is None else (str(found.path.resolve()), found.path.stat().st_mtime_ns)
+    key = (found.name, found.spec is not None, stamp, device, precision)
+    model = _models.pop(key, None) or load_resolved(found, device=device, precision=precision)
+    _models[key] = model
+    while len(_models) > CACHE_SIZE:
+        _models.popitem(last=False)
+    return model
+
+
+def clear_model_cache() -> None:
+    """Forget the models `stylize` and `upscale` keep loaded."""
+    _models.clear()
 
 
 def stylize(
-    image: ImageLike,
+    image: Input,
     style: str | None = None,
     *,
     model: str | Path | None = None,
@@ -62,24 +94,40 @@ def stylize(
     preserve_color: bool = False,
     strength: float = 1.0,
     device: str = "auto",
-) -> "PIL.Image.Image":
-    """Stylize one image with a pretrained ``style`` (or a trained ``model`` file, which wins).
+    precision: str = "auto",
+    tile: str | int | None = "auto",
+) -> Output:
+    """Stylize ``image`` with a named ``style`` or a trained ``model`` (a name or file; it wins).
 
-    Without either, the ``style`` image task's default style. The task comes from the plugin
-    registry: a PluginError says so when no enabled plugin provides it.
-
-    ``size`` resizes so the longest side has that many pixels first; ``preserve_color`` keeps
-    the input's colours; ``strength`` blends with the input (0..1). Alpha is kept.
+    Without either, the ``style`` task's default: the built-in fast style ``muse-fast`` (no
+    download). ``size`` resizes so the longest side has that many pixels first;
+    ``preserve_color`` keeps the input's colours; ``strength`` blends with the input (0..1).
+    Returns what `imgperc.Model` returns for ``image``; alpha is kept.
     """
     task = plugins.registry("image_tasks").require(STYLE_TASK)
-    transform = task.prepare(
-        style=None if model is not None else style or task.default_model,
-        model=model,
-        preserve_color=preserve_color,
-        strength=strength,
-        device=device,
-    )
-    picture = as_image(image)
-    if size is not None:
-        picture = resize_longest(picture, size)
-    return to_pil(transform_image(transform, picture))
+    name = model if model is not None else style or task.default()
+    styler = cached_model(name, STYLE_TASK, "style", device, precision)
+    return styler(image, size=size, tile=tile, preserve_color=preserve_color, strength=strength)
+
+
+def upscale(
+    image: Input,
+    scale: int | None = None,
+    *,
+    model: str | Path | None = None,
+    histogram_match: bool = False,
+    device: str = "auto",
+    precision: str = "auto",
+    tile: str | int | None = "auto",
+) -> Output:
+    """Super-resolve ``image`` ``scale`` times with ``model`` (a name or file).
+
+    Without a model, the ``sr`` task's default for ``scale`` (x4 without either: the built-in
+    ``x4-perceptual``); with one, ``scale`` may be left out, and must be the model's if given.
+    ``histogram_match`` matches the output's histograms to the input's. Returns what
+    `imgperc.Model` returns for ``image``: a gray array stays gray, alpha is upscaled too.
+    """
+    task = plugins.registry("image_tasks").require(SR_TASK)
+    name = model if model is not None else task.default(scale=scale)
+    upscaler = cached_model(name, SR_TASK, "super-resolution model", device, precision)
+    return upscaler(image, tile=tile, scale=scale, histogram_match=histogram_match)

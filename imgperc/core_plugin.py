@@ -1,4 +1,4 @@
-"""The core's own hook implementations: loss networks, their hub models, recipe presets.
+"""The core's own hook implementations: loss networks, their hub models, loss terms, recipe presets.
 
 Registered by the plugin host like any plugin (``imgperc.plugins.CORE_MODULES``), so core and
 third-party networks and presets are listed and looked up the same way. Everything is
@@ -18,6 +18,8 @@ from .lazy import Deferred
 NETWORKS = {"vgg16": "vgg16", "vgg19": "vgg19", "squeezenet1_1": "squeezenet"}
 # the names of imgperc.losses.recipe.PRESETS (a test keeps the two in step)
 PRESETS = ("paper", "vgg19-relu3", "sr-feat", "sr-feat-vgg19", "sr-pixel", "sr-l1", "sr-perceptual")
+# loss-term kind -> its class in imgperc.losses.terms
+TERMS = {"content": "ContentTerm", "style": "StyleTerm", "tv": "TVTerm", "pixel": "PixelTerm"}
 
 
 def _network_module(name: str):
@@ -44,6 +46,12 @@ def register_models(register: Register) -> None:
 def register_loss_networks(register: Register) -> None:
     for name, module in NETWORKS.items():
         register(name, Deferred(f"imgperc.losses.networks.{module}:NETWORK"))
+
+
+@hookimpl
+def register_loss_terms(register: Register) -> None:
+    for kind, name in TERMS.items():
+        register(kind, Deferred(f"imgperc.losses.terms:{name}"))
 
 
 @hookimpl

@@ -1,8 +1,20 @@
 """Errors that reach the user as one clear line (no traceback unless --debug)."""
 
+from __future__ import annotations
+
+from typing import Iterable
+
 
 class ImgpercError(Exception):
-    """Base class for every expected, user-facing failure."""
+    """Base class for every expected, user-facing failure.
+
+    ``hint`` says what to do; the one line reads ``message; hint``. ``message`` alone is the
+    failure itself, for callers that reword or recover from it.
+    """
+
+    def __init__(self, message: str = "", hint: str = "") -> None:
+        super().__init__(f"{message}; {hint}" if hint else message)
+        self.message, self.hint = message, hint
 
 
 class InputError(ImgpercError):
@@ -38,3 +50,11 @@ def echo_error(error: BaseException) -> None:
     import click
 
     click.echo(f"Error: {error}", err=True)
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """``"did you mean 'muse-fast'?"``: the name of ``known`` closest to ``name`` (a typo); "" if none is close."""
+    import difflib
+
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}?" if close else ""

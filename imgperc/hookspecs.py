@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .lazy import Deferred
     from .losses.networks.definition import NetworkDef
     from .losses.recipe import LossRecipe
+    from .losses.terms import LossTerm
     from .tasks import ImageTask
 
 hookspec = pluggy.HookspecMarker("imgperc")
@@ -76,6 +77,11 @@ def register_loss_recipes(register: Register[LossRecipe]) -> None:
 
 
 @hookspec
+def register_loss_terms(register: Register[type[LossTerm]]) -> None:
+    """Contribute loss-term kinds for recipes' ``terms``: ``register(kind, LossTermSubclass)``."""
+
+
+@hookspec
 def register_trainers(register: Register[click.Command]) -> None:
     """Contribute training tasks for `imgperc train TASK`: ``register(name, click_command)``."""
 
@@ -98,6 +104,14 @@ def _instance_of(module: str, name: str) -> Callable[[Any], bool]:
 
     return check
 
+
+def _subclass_of(module: str, name: str) -> Callable[[Any], bool]:
+    """An issubclass check that imports the base class only when an item is checked."""
+
+    def check(item: Any) -> bool:
+        return isinstance(item, type) and issubclass(item, getattr(importlib.import_module(module), name))
+
+    return check
 
 
 @dataclass(frozen=True)
@@ -129,6 +143,7 @@ KINDS: dict[str, Kind] = {
         "register_loss_networks", "an imgperc.losses.NetworkDef", _instance_of("imgperc.losses.networks.definition", "NetworkDef"), "name"
     ),
     "loss_recipes": Kind("register_loss_recipes", "an imgperc.losses.LossRecipe", _instance_of("imgperc.losses.recipe", "LossRecipe"), "name"),
+    "loss_terms": Kind("register_loss_terms", "a subclass of imgperc.losses.LossTerm", _subclass_of("imgperc.losses.terms", "LossTerm"), "kind"),
     "trainers": Kind("register_trainers", COMMAND, _instance_of("click", "Command")),
     "evaluators": Kind("register_evaluators", COMMAND, _instance_of("click", "Command")),
     "image_tasks": Kind("register_image_tasks", "an imgperc.tasks.ImageTask", _instance_of("imgperc.tasks", "ImageTask"), "name"),

@@ -13,15 +13,8 @@ from typing import Any
 import click
 
 from .errors import InputError
-from .settings import positive_int
-
-ENV_MAX_PIXELS = "IMGPERC_MAX_PIXELS"
-DEFAULT_MAX_PIXELS = 1 << 27
-
-
-def max_pixels() -> int:
-    """The largest image (width x height) imgperc will produce: ``IMGPERC_MAX_PIXELS`` or 2^27."""
-    return positive_int(ENV_MAX_PIXELS) or DEFAULT_MAX_PIXELS
+from .settings import DEFAULT_MAX_PIXELS as DEFAULT_MAX_PIXELS  # the documented limit, with its check here
+from .settings import ENV_MAX_PIXELS, max_pixels
 
 
 def check_pixels(width: int, height: int, what: str = "the output") -> None:

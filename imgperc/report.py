@@ -1,4 +1,4 @@
-"""Where an `imgperc eval TASK` report goes: CSV and JSON results, optional crops.
+"""Where an `imgperc eval TASK` report goes: CSV and JSON results, optional crops; its table.
 
 Every target is checked before any work starts, so a long evaluation never ends on a file
 it may not replace; results and crops are written atomically.
@@ -18,6 +18,7 @@ from .atomic import atomic_path, check_writable
 
 if TYPE_CHECKING:
     import torch
+    from rich.table import Table
 
 RESULT_FORMATS = ("csv", "json")
 GAP = 4
@@ -39,6 +40,22 @@ def labelled_row(panels: list[tuple[str, "torch.Tensor"]], *, fit_labels: bool =
         sheet.paste(PILImage.fromarray(array, "RGB"), (x, LABEL_HEIGHT))
         draw.text((x + 2, 1), label[-(w // CHAR_WIDTH) :] if fit_labels else label, fill="black")
     return sheet
+
+
+def print_table(table: Table) -> None:
+    """Print ``table`` on stdout at the terminal's width; its ``no_wrap`` columns (ids, image
+    names, numbers) are never cut: the other columns wrap, and where that is not enough the
+    table is printed wider (a line the terminal wraps beats a cut name)."""
+    from rich.console import Console
+
+    console = Console()
+    wide = Console(width=100_000)
+    for column in table.columns:
+        if column.no_wrap:
+            widths = [wide.measure(cell).maximum for cell in (column.header, *column.cells)]
+            column.min_width = max([column.min_width or 0, *widths])
+    needed = wide.measure(table).minimum
+    (console if needed <= console.width else Console(width=needed)).print(table)
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,12 @@ of them wrote, in input order. Without torchrun the same code runs as the one pr
 from __future__ import annotations
 
 import contextlib
-import os
 from typing import Iterator, Sequence, TypeVar
 
 import click
 
-from .inference.threads import ENV_THREADS, physical_cores
+from . import settings
+from .inference.threads import physical_cores
 from .train.runtime import Runtime, start_runtime
 
 T = TypeVar("T")
@@ -29,9 +29,9 @@ def processes(device: str) -> Iterator[Runtime]:
     ``--device auto`` and ``cuda`` mean this process's GPU; processes on one machine's CPU split
     its cores between them unless ``IMGPERC_THREADS`` is set.
     """
-    local_world = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
-    if local_world > 1 and ENV_THREADS not in os.environ:
-        os.environ[ENV_THREADS] = str(max(1, physical_cores() // local_world))
+    local_world = settings.launch().local_world
+    if local_world > 1:
+        settings.set_default(settings.ENV_THREADS, max(1, physical_cores() // local_world))
     runtime = start_runtime(device)
     try:
         yield runtime

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol
 
+from .errors import InputError, PluginError
+
 if TYPE_CHECKING:
     import click
     import torch
@@ -23,6 +25,17 @@ class Transform(Protocol):
     scale: int
 
     def __call__(self, batch: torch.Tensor) -> torch.Tensor: ...
+
+
+def check_output(batch: torch.Tensor, result: object, scale: int) -> None:
+    """A PluginError unless ``result`` is what a `Transform` of ``scale`` gives for ``batch``."""
+    import torch
+
+    n, _, h, w = batch.shape
+    expected = (n, 3, h * scale, w * scale)
+    if not isinstance(result, torch.Tensor) or tuple(result.shape) != expected:
+        got = tuple(result.shape) if isinstance(result, torch.Tensor) else type(result).__name__
+        raise PluginError(f"the task returned {got} for a batch of {tuple(batch.shape)}; expected {expected}")
 
 
 @dataclass(frozen=True)
@@ -44,10 +57,17 @@ class ImageTask:
     ``--style``, ``scale`` for ``-x``); ``options`` are the click options it understands;
     ``prepare(**values)`` builds the transform (image-file commands also pass ``device=`` when
     it takes one); ``tag(values)`` names outputs (``clip.wave.mp4``, ``clip.x4.mp4``);
+    ``tag_patterns`` are fnmatch patterns of the tags it gives besides its models' names
+    (``x4``, ``x4-*``), so that folders skip earlier outputs (`imgperc.pipeline.files.output_tags`);
     ``finish(image, pixels)``, if given, makes an output file's image from its input and the
     transformed pixels (default: `imgperc.pipeline.files.colour_output`);
-    ``default_model`` is used when no model is chosen (`imgperc.stylize` without a style);
-    ``bench`` is the net `imgperc bench` times for this task.
+    ``default_model`` is the model used when none is chosen (`imgperc.stylize` without a style),
+    or a function of the options that gives it (an upscaler's depends on its scale): see `default`;
+    ``bench`` is the net `imgperc bench` times for this task;
+    ``bind(engine, model, **options)``, if given, makes the transform of a model already loaded
+    (``model``: the `imgperc.hub.ResolvedModel`, its net in the inference ``engine``), so that
+    `imgperc.load` loads a model of this task once and calls it with any of those keyword
+    ``options`` (`prepare` should use it too, so both paths agree).
     """
 
     name: str
@@ -56,6 +76,24 @@ class ImageTask:
     options: tuple[click.Option, ...]
     prepare: Callable[..., Transform]
     tag: Callable[[dict[str, Any]], str]
+    tag_patterns: tuple[str, ...] = ()
     finish: Callable[[Image, torch.Tensor], Image] | None = None
-    default_model: str | None = None
+    default_model: str | Callable[..., str] | None = None
     bench: BenchNet | None = None
+    bind: Callable[..., Transform] | None = None
+
+    def default(self, **options: Any) -> str:
+        """The model to use when none is named: ``default_model``, given ``options`` if it is a
+        function; an InputError when the task has none."""
+        if self.default_model is None:
+            raise InputError(f"the '{self.name}' task has no default model: name one")
+        return self.default_model(**options) if callable(self.default_model) else self.default_model
+
+    def transform(self, values: Mapping[str, Any], device: str = "auto") -> Transform:
+        """``prepare(**values)``, given ``device`` too where it takes one."""
+        import inspect
+
+        parameters = inspect.signature(self.prepare).parameters.values()
+        if any(p.name == "device" or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+            return self.prepare(**values, device=device)
+        return self.prepare(**values)

@@ -6,12 +6,14 @@ import json
 
 import pytest
 from click.testing import CliRunner
+import torch
 from torch import nn
 
 from imgperc import plugins
 from imgperc.cli.main import cli
 from imgperc.errors import InputError
 from imgperc.inference.bench import net_gflop
+from imgperc.precision import resolve
 
 
 def _bench(*args):
@@ -30,7 +32,8 @@ def test_bench_times_every_size_against_plain_eager_and_writes_json(tmp_path):
     first, second = report["results"]
     assert (first["size"], first["padded"], second["padded"]) == (16, [112, 112], [120, 120])
     for entry in report["results"]:
-        assert entry["precision"] == "fp32" and entry["compiled"] == "eager" and len(entry["runs_s"]) == 2
+        expected = resolve("auto", torch.device("cpu"), "inference")  # bf16 where the CPU computes it natively
+        assert entry["precision"] == expected and entry["compiled"] == "eager" and len(entry["runs_s"]) == 2
         assert entry["images_per_s"] == pytest.approx(1000 / entry["ms_per_image"])
         assert entry["gflops"] == pytest.approx(entry["gflop_per_image"] * entry["images_per_s"])
         assert entry["speedup"] == pytest.approx(entry["baseline_ms_per_image"] / entry["ms_per_image"])

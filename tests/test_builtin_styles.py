@@ -1,9 +1,8 @@
 """Built-in (fast) styles: registered from the style plugin's weights folder, listed, used
-offline, damaged files reported; tools/ship_weights.py ships sr and style runs and records scores."""
+offline, damaged files reported; `imgperc models ship` ships sr and style runs and records scores."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 from pathlib import Path
@@ -21,15 +20,13 @@ from imgperc.errors import PluginError
 from imgperc.losses import get_preset
 from imgperc.modelfile import read_metadata, save_model_file
 from imgperc_sr import plugin as sr_plugin
-from imgperc_style import builtin, plugin as style_plugin
+from imgperc_style import plugin as style_plugin
 from imgperc_style.cli import FAST_STYLES
 from imgperc_style.evaluate import ImageLosses, Losses, StyleEvaluation
 from imgperc_style.light import light
 
 from conftest import absolute_paths
 from hardening_cli import one_error_line, run_cli
-
-TOOL = Path(__file__).resolve().parents[1] / "tools" / "ship_weights.py"
 
 
 def distilled_meta(style="muse", **extra):
@@ -66,11 +63,12 @@ def _photo(path, size=(37, 23)):
     return path
 
 
-def _tool():
-    spec = importlib.util.spec_from_file_location("ship_weights", TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def _ship(capsys, *args):
+    """`imgperc models ship ARGS`: the shipped file's path; a failure raises SystemExit with its one error line."""
+    code, out, err = run_cli(capsys, "models", "ship", *args)
+    if code:
+        raise SystemExit(one_error_line(err))
+    return Path(out.strip())
 
 
 def test_a_weights_file_is_a_builtin_style_described_from_its_metadata(weights, monkeypatch):
@@ -110,7 +108,7 @@ def test_a_fast_style_stylizes_offline_at_the_input_size(weights, tmp_path, monk
 def test_a_damaged_or_foreign_file_is_a_one_line_plugin_error(weights, tmp_path, capsys):
     (weights / "wave-fast.safetensors").write_bytes(b"not a model")
     with pytest.raises(PluginError, match=r"^built-in model wave-fast.safetensors is damaged \(.*\)$"):
-        builtin.builtin_specs(weights)
+        hub.builtin_specs(style_plugin.weights_folder(weights))
     save_model_file(weights / "sr-fast.safetensors", {"w": torch.zeros(1)}, {"task": "sr", "architecture": "sr-johnson"})
     plugins.reset()
     with pytest.raises(PluginError, match="built-in model sr-fast.safetensors is not a style"):
@@ -121,21 +119,21 @@ def test_a_damaged_or_foreign_file_is_a_one_line_plugin_error(weights, tmp_path,
     assert hub.find_spec("muse-fast").builtin is not None  # the others still work
 
 
-def test_ship_a_style_run_in_fp16_then_record_eval_style_scores(tmp_path, monkeypatch):
+def test_ship_a_style_run_in_fp16_then_record_eval_style_scores(tmp_path, monkeypatch, capsys):
     shipped = tmp_path / "shipped"
     shipped.mkdir()
     monkeypatch.setattr(style_plugin, "WEIGHTS_DIR", shipped)
     monkeypatch.chdir(tmp_path)
-    tool = _tool()
     run = save_light(tmp_path / "model.safetensors", training={"init": str(tmp_path / "runs" / "first" / "model.safetensors")})
     with pytest.raises(SystemExit, match="already the name of hub model 'muse'"):
-        tool.main([str(run), "muse"])
-    tool.main([str(run), "muse-fast", "--note", "test run"])
+        _ship(capsys, run, "muse")
+    _ship(capsys, run, "muse-fast", "--note", "test run")
     target = shipped / "muse-fast.safetensors"
     assert {t.dtype for t in load_file(target).values()} == {torch.float16}
     meta = read_metadata(target)
     assert meta["weights_dtype"] == "float16" and meta["note"] == "test run" and meta["teacher"]["name"] == "muse"
     assert meta["cost"]["side"] == 608 and 0 < meta["cost"]["gflop"] < meta["cost"]["teacher_gflop"]
+    assert meta["license"] == "MIT" and meta["teacher"]["source"] == "ml5js/ml5-data-and-models@0612a3e"  # the teacher's
     assert meta["training"]["init"] == str(Path("runs", "first", "model.safetensors"))  # relative to where the tool ran
     plugins.reset()
     assert re.search(r"\(light net, \d+x fewer FLOPs\)$", hub.find_spec("muse-fast").description)
@@ -145,7 +143,7 @@ def test_ship_a_style_run_in_fp16_then_record_eval_style_scores(tmp_path, monkey
         result.images.append(ImageLosses(name, 64, 48, {"muse": Losses(2.0, 4.0, {}), "muse-fast": Losses(3.0, 5.0, {})}))
     report = tmp_path / "eval-style-photos-la_muse.json"
     report.write_text(result.to_json())
-    tool.main(["--scores", "muse-fast", str(report)])
+    _ship(capsys, "muse-fast", "--scores", report)
     meta = read_metadata(target)
     assert meta["scores"] == {"photos-512": {
         "style_loss": 3.0, "content_loss": 5.0, "photos": 2, "data": "photos", "size": 512, "style_image": "la_muse.jpg",
@@ -155,7 +153,7 @@ def test_ship_a_style_run_in_fp16_then_record_eval_style_scores(tmp_path, monkey
     assert {t.dtype for t in load_file(target).values()} == {torch.float16}
 
 
-def test_ship_an_sr_run_into_the_sr_plugin_and_record_eval_sr_scores(tmp_path, monkeypatch):
+def test_ship_an_sr_run_into_the_sr_plugin_and_record_eval_sr_scores(tmp_path, monkeypatch, capsys):
     shipped = tmp_path / "sr-weights"
     shipped.mkdir()
     monkeypatch.setattr(sr_plugin, "WEIGHTS_DIR", shipped)
@@ -163,8 +161,7 @@ def test_ship_an_sr_run_into_the_sr_plugin_and_record_eval_sr_scores(tmp_path, m
     net = plugins.registry("transform_nets").get("sr-johnson")(**config)
     run = tmp_path / "sr.safetensors"
     save_model_file(run, net.state_dict(), {"architecture": "sr-johnson", "config": config, "task": "sr", "scale": 4, "loss": "l1"})
-    tool = _tool()
-    tool.main([str(run), "x4-tiny"])
+    _ship(capsys, run, "x4-tiny")
     tensors = load_file(shipped / "x4-tiny.safetensors")
     assert {t.dtype for t in tensors.values()} == {torch.float16, torch.int64}  # batch norms' counters stay whole numbers
     assert all(t.dtype == torch.float16 for t in tensors.values() if t.is_floating_point())
@@ -173,7 +170,7 @@ def test_ship_an_sr_run_into_the_sr_plugin_and_record_eval_sr_scores(tmp_path, m
     report = tmp_path / "eval-sr-set5-x4.json"
     report.write_text(json.dumps({"data": "/d/set5", "scale": 4, "degradation": "bicubic", "histogram_match": False,
                                   "mean": {"bicubic": {"psnr": 28.0, "ssim": 0.8, "grid": 1.0}, "x4-tiny": {"psnr": 30.123, "ssim": 0.85678, "grid": 1.2345}}}))
-    tool.main(["--scores", "x4-tiny", str(report)])
+    _ship(capsys, "x4-tiny", "--scores", report)
     scores = read_metadata(shipped / "x4-tiny.safetensors")["scores"]
     assert scores == {"set5-x4": {"psnr": 30.12, "ssim": 0.8568, "grid": 1.234, "histogram_match": False}}
 
@@ -184,7 +181,7 @@ def test_ship_an_sr_run_into_the_sr_plugin_and_record_eval_sr_scores(tmp_path, m
 def test_the_nine_fast_styles_ship_load_offline_and_keep_the_exact_size():
     from imgperc_style.ml5_styles import STYLES
 
-    shipped = {spec.id: spec for spec in builtin.builtin_specs()}
+    shipped = {spec.id: spec for spec in hub.builtin_specs(style_plugin.weights_folder())}
     assert sorted(shipped) == sorted(f"{style}-fast" for style in STYLES)
     picture = Image.fromarray((np.random.default_rng(0).random((23, 37, 3)) * 255).astype(np.uint8))
     for name, spec in shipped.items():

@@ -16,7 +16,7 @@ import torch
 from PIL import Image
 
 from imgperc.hub.user import install_user_model, user_models
-from imgperc.losses import feature_reconstruction_loss, gram_matrix, style_loss
+from imgperc.losses import LossRecipe, feature_reconstruction_loss, gram_matrix, load_loss_network, pixel_loss, style_loss
 from imgperc.modelfile import build_model, read_metadata, save_model_file
 from imgperc.train import checkpoint, log
 from imgperc_sr.nets import sr_johnson
@@ -157,6 +157,55 @@ def test_painting_term_is_the_gram_distance_to_the_style_image_itself(tiny_netwo
     assert report.values() == pytest.approx({"total": sum(expected.values()), **expected})
 
 
+def _old_distill_terms(w, network, painting, output, teacher, photo):
+    """The distillation loss as `imgperc_style.distill.DistillObjective` computed it before it became a `LossRecipe`."""
+    painting_grams = {layer: gram_matrix(network(painting)[layer]) for layer in w.style_layers} if w.painting else {}
+    terms = {}
+    if w.pixel:
+        terms["pixel"] = w.pixel * pixel_loss(output, teacher, w.pixel_norm)
+    features = network(output)
+    with torch.no_grad():
+        target = network(teacher) if w.feature or w.style else {}
+        seen = network(photo) if w.content else {}
+    for layer in w.feature_layers if w.feature else ():
+        terms[f"feature:{layer}"] = w.feature * feature_reconstruction_loss(features[layer], target[layer])
+    grams = {layer: gram_matrix(features[layer]) for layer in w.style_layers} if w.style or w.painting else {}
+    for layer in w.style_layers if w.style else ():
+        terms[f"style:{layer}"] = w.style / features[layer].shape[1] ** 2 * style_loss(grams[layer], gram_matrix(target[layer]))
+    if w.content:
+        terms[f"content:{w.content_layer}"] = w.content * feature_reconstruction_loss(features[w.content_layer], seen[w.content_layer])
+    for layer in w.style_layers if w.painting else ():
+        terms[f"painting:{layer}"] = w.painting / features[layer].shape[1] ** 2 * style_loss(grams[layer], painting_grams[layer])
+    return torch.stack(list(terms.values())).sum(), terms
+
+
+@pytest.mark.parametrize("weights", [
+    DistillLoss(network="tiny", pixel=2.0, pixel_norm="l1", feature=3e-2, feature_layers=("relu1", "conv2"), style=5.0,
+                style_layers=("relu1", "relu2"), content=7e-3, content_layer="conv2", painting=0.3),
+    DistillLoss(network="tiny", pixel=1.0, pixel_norm="l2", feature=1e-5, feature_layers=("relu2",), style_layers=("relu2",),
+                content=0.5, content_layer="relu1"),
+    DistillLoss(network="tiny", feature=0.0),  # pixel only: no loss network
+])
+def test_the_distillation_recipe_gives_the_numbers_and_gradients_of_the_old_objective(tiny_network, weights):
+    objective = DistillObjective(weights.validate())
+    recipe = weights.recipe()
+    assert LossRecipe.from_dict(json.loads(recipe.to_json())) == recipe and recipe.layers == weights.taps
+    assert (objective.network is None) == (recipe.network is None) == (not weights.taps)
+    network = objective.network or load_loss_network("tiny", ("relu2",))
+    torch.manual_seed(5)
+    output = torch.rand(3, 3, 12, 10, requires_grad=True)
+    teacher, photo, painting = torch.rand(3, 3, 12, 10), torch.rand(3, 3, 12, 10), torch.rand(1, 3, 14, 9)
+    if weights.painting:
+        objective.set_painting(painting)
+    report = objective(output, teacher, photo)
+    (grad,) = torch.autograd.grad(report.total, output)
+    old_total, old_terms = _old_distill_terms(weights, network, painting, output, teacher, photo)
+    (old_grad,) = torch.autograd.grad(old_total, output)
+    assert list(report.terms) == list(old_terms)  # the same names in the same order (the log's columns)
+    assert report.values() == pytest.approx({"total": float(old_total.detach()), **{k: float(v.detach()) for k, v in old_terms.items()}}, rel=1e-6)
+    assert torch.allclose(grad, old_grad, rtol=1e-6, atol=1e-9)
+
+
 def test_a_painting_term_trains_is_logged_recorded_and_resumes(tmp_path, capsys, photos, teacher, painting, tiny_network):
     out = tmp_path / "run"
 
@@ -175,7 +224,7 @@ def test_a_painting_term_trains_is_logged_recorded_and_resumes(tmp_path, capsys,
     code, _, err = _distill(capsys, *args(3, 24))
     assert code == 0 and "resuming at iteration 2 of 3" in err, err
     code, _, err = _distill(capsys, *args(4, 32))
-    assert code == 1 and "holds a run with different job" in one_error_line(err)
+    assert code == 1 and "holds a run with different --style-size (24 there, 32 now)" in one_error_line(err)
 
 
 def test_a_user_style_teaches_and_name_installs_the_student(tmp_path, capsys, photos, teacher):

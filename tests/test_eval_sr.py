@@ -149,3 +149,18 @@ def test_the_shipped_models_work_offline_and_the_pixel_model_beats_bicubic(tmp_p
     assert result.exit_code == 0, result.output
     mean = json.loads((tmp_path / "eval-sr-set5-x4.json").read_text())["mean"]
     assert mean["x4-pixel"]["psnr"] > mean["bicubic"]["psnr"] + 0.1
+
+
+def test_the_table_never_cuts_image_names_or_model_ids_at_80_columns(monkeypatch, capsys):
+    from imgperc.report import print_table
+    from imgperc_sr.eval_cmd import _table
+    from imgperc_sr.evaluate import Evaluation, ImageScores, Score
+
+    monkeypatch.setenv("COLUMNS", "80")
+    methods = ["bicubic", "x4-feat", "x4-fidelity", "x4-perceptual", "x4-pixel", "my-own-x4-model"]
+    images = [ImageScores(f"img_{i:03d}_SRF_4_HR.png", 512, 480, {m: Score(28.123, 0.81234, 0.95) for m in methods}) for i in range(3)]
+    print_table(_table(Evaluation("set14", 4, "bicubic", False, methods, images), "set14 x4: PSNR (dB) and SSIM on Y"))
+    text = capsys.readouterr().out
+    assert "…" not in text and max(map(len, text.splitlines())) <= 80
+    assert all(image.image in text for image in images) and all(f" {m} " in text for m in methods)
+    assert "28.12" in text and "0.8123" in text

@@ -148,3 +148,18 @@ def test_bad_inputs_are_one_line_errors(tmp_path, capsys, case, args, message):
     code, _, err = run_cli(capsys, "eval", "style", *base, *args, "-o", tmp_path / "results")
     assert code == 1 and message in one_error_line(err)
     assert not (tmp_path / "results").exists() or not any((tmp_path / "results").iterdir())
+
+
+def test_the_table_never_cuts_a_model_name_at_80_columns(monkeypatch, capsys):
+    from imgperc.report import print_table
+    from imgperc_style.eval_cmd import _table
+    from imgperc_style.evaluate import ImageLosses, Losses, StyleEvaluation
+
+    monkeypatch.setenv("COLUMNS", "80")
+    recipe = LossRecipe(network="vgg19", content_layers={"relu2_2": 1.0}, style_layers={"relu1_2": 1.0, "relu2_2": 1.0, "relu3_3": 1.0},
+                        content_weight=1.0, style_weight=1.0, tv_weight=0.0, name="vgg19-relu3")
+    methods = ["muse", "runs/distill-muse-width32-depth5-phase3/model.safetensors", "gatys-300"]
+    losses = {m: Losses(1.5e6, 9.6e4, {}) for m in methods}
+    print_table(_table(StyleEvaluation("photos", "la_muse.jpg", 512, recipe, methods, [ImageLosses("a.jpg", 512, 384, losses)])))
+    text = capsys.readouterr().out
+    assert "…" not in text and all(m in text for m in methods) and "1.5e+06" in text

@@ -17,7 +17,7 @@ from imgperc.cli.main import cli, main
 from imgperc.errors import InputError, PluginError
 from imgperc.inference.batching import auto_batch, same_size_batches
 from imgperc.io import image as image_io
-from imgperc.io.video import count_frames
+from imgperc_video.io import count_frames
 from imgperc.pipeline import files as files_module
 from imgperc.pipeline.files import transform_files
 from imgperc.scaleout import Listing, share

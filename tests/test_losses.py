@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 from torch import nn
@@ -13,9 +15,11 @@ from imgperc.losses import (
     ContentTerm,
     LossNetwork,
     LossRecipe,
+    LossTerm,
     NetworkDef,
     PerceptualLoss,
     StyleTerm,
+    TermSpec,
     feature_reconstruction_loss,
     gram_matrix,
     pixel_loss,
@@ -169,6 +173,37 @@ def test_zero_weight_terms_are_not_built_and_their_layers_not_loaded(tiny):
     assert set(loss(torch.rand(1, 3, 8, 8)).terms) == {"content:relu1", "tv"}
 
 
+def _old_perceptual_terms(recipe, network, output, content, style):
+    """`PerceptualLoss` as it computed a recipe's four standard terms before terms became registered classes."""
+    features, target, fs = network(output), network(content), network(style)
+    terms = {}
+    for layer, w in recipe.content_layers.items():
+        if recipe.content_weight and w:
+            terms[f"content:{layer}"] = recipe.content_weight * w * feature_reconstruction_loss(features[layer], target[layer])
+    for layer, w in recipe.style_layers.items():
+        if recipe.style_weight and w:
+            terms[f"style:{layer}"] = recipe.style_weight * w * style_loss(gram_matrix(features[layer]), gram_matrix(fs[layer]))
+    if recipe.tv_weight:
+        terms["tv"] = recipe.tv_weight * total_variation(output)
+    if recipe.pixel_weight:
+        terms["pixel"] = recipe.pixel_weight * pixel_loss(output, content, recipe.pixel_norm)
+    return terms
+
+
+@pytest.mark.parametrize("changes", [{}, {"pixel_weight": 0.7, "pixel_norm": "l1", "content_layers": {"conv2": 2.0, "relu1": 0.5}},
+                                     {"style_weight": 0.0, "pixel_weight": 3.0, "tv_weight": 0.0}])
+def test_standard_terms_keep_their_numbers(tiny, changes):
+    recipe = _recipe(**changes)
+    loss = PerceptualLoss(recipe)
+    torch.manual_seed(6)
+    output, content, style = torch.rand(2, 3, 10, 12), torch.rand(2, 3, 10, 12), torch.rand(1, 3, 9, 11)
+    loss.set_style(style)
+    report = loss(output, content=content)
+    old = _old_perceptual_terms(recipe, loss.network, output, content, style)
+    assert list(report.terms) == list(old)
+    assert report.values() == pytest.approx({"total": float(torch.stack(list(old.values())).sum()), **{k: float(v) for k, v in old.items()}}, rel=1e-6)
+
+
 def test_pixel_only_recipe_needs_no_network():
     loss = PerceptualLoss(resolve_recipe("sr-pixel"))
     assert loss.network is None
@@ -213,3 +248,74 @@ def test_resolve_recipe_network_override_and_errors():
         resolve_recipe("paper", style_weight=-1.0)
     with pytest.raises(InputError, match="every term has weight 0"):
         resolve_recipe("sr-pixel", pixel_weight=0.0)
+
+
+# ---------------------------------------------------------------- term kinds: a registry of small classes
+
+
+class MeanTerm(LossTerm):
+    """A plugin's kind: squared difference of the per-image means."""
+
+    kind = "mean"
+
+    def encode(self, x):
+        return x.mean((1, 2, 3))
+
+    def score(self, input, target):
+        return (input - target).pow(2).mean()
+
+
+@pytest.fixture
+def mean_kind(tiny):
+    plugins.registry("loss_terms").add("mean", MeanTerm, "tests")
+
+
+def test_a_registered_kind_joins_a_recipe_with_its_own_targets(mean_kind):
+    recipe = _recipe(terms=(TermSpec("mean", 2.0, {"relu1": 1.0, "conv2": 0.0, "relu2": 3.0}, target="teacher", label="m"),
+                            TermSpec("mean", 5.0, target="content")))
+    assert recipe.layers == ("relu2", "relu1")  # content, style, then the terms' taps (a 0 multiplier reads none)
+    loss = PerceptualLoss(recipe)
+    torch.manual_seed(7)
+    output, content, style, teacher = (torch.rand(2, 3, 8, 8) for _ in range(4))
+    loss.set_style(style[:1])
+    CountingNet.calls = 0
+    report = loss(output, content=content, teacher=teacher)
+    assert CountingNet.calls == 3  # the output, the content and the teacher: one pass each
+    f, ft = loss.network(output), loss.network(teacher)
+    assert list(report.terms) == ["content:relu2", "style:relu1", "style:relu2", "tv", "m:relu1", "m:relu2", "mean"]
+    assert report.terms["m:relu1"].item() == pytest.approx(2.0 * (f["relu1"].mean((1, 2, 3)) - ft["relu1"].mean((1, 2, 3))).pow(2).mean().item())
+    assert report.terms["m:relu2"].item() == pytest.approx(6.0 * (f["relu2"].mean((1, 2, 3)) - ft["relu2"].mean((1, 2, 3))).pow(2).mean().item())
+    assert report.terms["mean"].item() == pytest.approx(5.0 * (output.mean((1, 2, 3)) - content.mean((1, 2, 3))).pow(2).mean().item())
+    with pytest.raises(RuntimeError, match=r"no teacher target: pass teacher=\.\.\. or call set_target\('teacher', \.\.\.\) first"):
+        loss(output, content=content)
+    loss.set_target("teacher", teacher[:1])  # fixed once: a target of one image broadcasts
+    assert loss(output, content=content).terms["mean"] == report.terms["mean"]
+    assert LossRecipe.from_dict(json.loads(recipe.to_json())) == recipe
+
+
+def test_terms_are_stored_only_when_used_and_checked_like_the_rest(mean_kind):
+    assert "terms" not in resolve_recipe("paper").to_dict()  # runs from before `terms` existed still resume
+    with pytest.raises(InputError, match="unknown loss term kind 'nope' \\(known: content, mean, pixel, style, tv\\)"):
+        _recipe(terms=(TermSpec("nope", 1.0),)).validate()
+    with pytest.raises(InputError, match="'tiny' has no layer relu9"):
+        _recipe(terms=(TermSpec("mean", 1.0, {"relu9": 1.0}, target="content"),)).validate()
+    with pytest.raises(InputError, match="m weight must be a finite number >= 0, got -1.0"):
+        _recipe(terms=(TermSpec("mean", -1.0, target="content", label="m"),)).validate()
+    only = LossRecipe(network=None, content_weight=0.0, style_weight=0.0, terms=(TermSpec("mean", 0.0, target="content"),))
+    with pytest.raises(InputError, match="every term has weight 0"):
+        only.validate()
+    with pytest.raises(InputError, match="pixel norm must be one of l2, l1, got 'l3'"):
+        PerceptualLoss(_recipe(terms=(TermSpec("pixel", 1.0, target="content", options={"norm": "l3"}),)))
+    with pytest.raises(InputError, match="more than one term is named style:relu1 \\(give one another label\\)"):
+        PerceptualLoss(_recipe(terms=(TermSpec("style", 1.0, {"relu1": 1.0}, target="painting"),)))
+    with pytest.raises(InputError, match="loss term has unknown fields: bogus"):
+        LossRecipe.from_dict({**_recipe().to_dict(), "terms": [{"kind": "mean", "bogus": 1}]})
+
+
+def test_the_registry_takes_only_term_classes_named_by_their_kind():
+    kinds = plugins.registry("loss_terms")
+    assert {"content", "style", "tv", "pixel"} <= set(kinds) and kinds.get("style") is StyleTerm
+    with pytest.raises(ImgpercError, match="loss term 'half' from plugin 'tests' must be a subclass of imgperc.losses.LossTerm, not function"):
+        kinds.add("half", lambda x: x / 2, "tests")
+    with pytest.raises(ImgpercError, match="loss term 'avg' from plugin 'tests' is registered as 'avg' but its kind is 'mean'"):
+        kinds.add("avg", MeanTerm, "tests")

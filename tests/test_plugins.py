@@ -344,6 +344,7 @@ def test_the_documented_plugin_provides_every_kind_and_stays_light(sepia):
         "transform_nets": ["sepia"],
         "loss_networks": ["luma"],
         "loss_recipes": ["keep-luma"],
+        "loss_terms": ["brightness"],
         "trainers": ["sepia"],
         "evaluators": ["sepia"],
         "image_tasks": ["sepia"],
@@ -378,6 +379,7 @@ def test_the_documented_loss_network_and_recipe(sepia):
     report = loss(output, content=torch.rand(1, 3, 8, 8))
     report.total.backward()
     assert "content:luma" in report.values() and output.grad.abs().sum() > 0
+    assert report.values()["brightness"] >= 0 and plugins.registry("loss_terms").owners["brightness"] == "sepia"
 
 
 def test_the_documented_trainer_evaluator_and_task(sepia, tmp_path):

@@ -180,7 +180,8 @@ def test_run_file_is_json(tmp_path):
     _prepare_folder(settings.out, {"task": "x", "seed": 0}, settings)
     assert json.loads((settings.out / "run.json").read_text()) == {"task": "x", "seed": 0}
     _prepare_folder(settings.out, {"task": "x", "seed": 0}, settings)
-    with pytest.raises(InputError, match="different seed"):
+    (settings.out / "model.safetensors").write_bytes(b"a finished run")
+    with pytest.raises(InputError, match=r"different --seed \(0 there, 1 now\)"):
         _prepare_folder(settings.out, {"task": "x", "seed": 1}, settings)
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "mine.txt").write_text("x")

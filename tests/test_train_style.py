@@ -117,5 +117,5 @@ def test_a_run_folder_with_other_options_is_refused(tmp_path, content, use_mirro
     assert first.exit_code == 0, first.output
     other = _train(["--style-image", str(DATA_DIR / "styles" / "candy.jpg"), "--data", str(content), "--out", str(out),
                     "--iterations", "2", *TINY])
-    assert other.exit_code != 0 and "different job" in str(other.exception)
+    assert other.exit_code != 0 and "different --style-image (" in str(other.exception) and "candy.jpg now)" in str(other.exception)
     assert json.loads((out / "run.json").read_text())["job"]["style_image"].endswith("mosaic.jpg")

@@ -8,7 +8,7 @@ import torch
 from click.testing import CliRunner
 from PIL import Image
 
-from imgperc import plugins
+from imgperc import hub, plugins
 from imgperc.cli.main import cli
 from imgperc.errors import InputError, ModelNotAvailable
 from imgperc.io import read_image
@@ -112,14 +112,14 @@ def test_dropping_in_another_builtin_model_keeps_the_default(builtin):
 
 
 def test_the_shipped_weights_folder_holds_only_valid_sr_models():
-    for spec in models.builtin_specs():
+    for spec in hub.builtin_specs(sr_plugin.weights_folder()):
         assert spec.task == "sr" and spec.builtin.is_file() and spec.extra["scale"] in (4, 8)
 
 
 def test_a_damaged_builtin_file_is_a_plugin_error(tmp_path):
     (tmp_path / "x4-feat.safetensors").write_bytes(b"not a model")
     with pytest.raises(Exception, match="x4-feat.safetensors is damaged"):
-        models.builtin_specs(tmp_path)
+        hub.builtin_specs(sr_plugin.weights_folder(tmp_path))
 
 
 def test_alpha_is_upscaled_bicubically_and_kept(tmp_path, tiny4):

@@ -4,16 +4,22 @@ leaves a partial output behind."""
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from imgperc.cli.main import main
-from imgperc.io.video import count_frames, probe
+from imgperc_video.io import count_frames, probe
 
 from plugin_factory import activate, make_plugin
 from test_video_support import audio_seconds, corrupt_halfway, make_clip, read_all
+
+PLUGINS = Path(__file__).resolve().parents[1] / "plugins"
 
 TASKS = '''
 import click
@@ -239,3 +245,71 @@ def test_stats_show_the_flicker_figure_and_deflicker_lowers_it(clip, tmp_path, c
         figures[strength] = float(line.split()[1])
         assert "fps end-to-end; network alone" in out
     assert figures["0.8"] < 0.8 * figures["0"]
+
+
+@pytest.fixture
+def real_tasks(monkeypatch):
+    """The built-in style and super-resolution tasks instead of the test ones."""
+    from imgperc import plugins
+
+    monkeypatch.setenv("IMGPERC_PLUGINS", "video,style,sr")
+    plugins.reset()
+
+
+@pytest.mark.parametrize("weights, size, tag", [("imgperc_style/weights/muse-fast", (64, 48), "mine"),
+                                                ("imgperc_sr/weights/x4-fidelity", (256, 192), "x4-mine")])
+def test_a_model_file_alone_does_its_own_task(weights, size, tag, real_tasks, clip, tmp_path, capsys):
+    model = tmp_path / "mine.safetensors"
+    model.write_bytes((PLUGINS / f"{weights}.safetensors").read_bytes())
+    code, out, err = video(capsys, "--model", model, clip, "-o", tmp_path, "--duration", "0.2")
+    assert code == 0, err
+    assert out.startswith(f"{tmp_path / f'clip.{tag}.mp4'}: 5 frames, {size[0]}x{size[1]}")
+
+
+def test_model_help_says_any_task_and_a_model_of_no_task_is_one_line(real_tasks, clip, tmp_path, capsys):
+    code, out, _ = video(capsys, "--help")
+    assert out.count("--model NAME|FILE") == 1 and "Alone it does its own task, read from the model" in " ".join(out.split())
+    code, _, err = video(capsys, "--model", "vgg19", clip, "-o", tmp_path / "x.mp4")
+    assert (code, err) == (1, "Error: vgg19 is a 'loss-network' model, and no installed image task runs those (see `imgperc plugins`)\n")
+    assert only(tmp_path)
+
+
+def test_quiet_prints_nothing_and_device_is_checked(clip, tmp_path, capsys, monkeypatch):
+    import torch
+
+    code, out, err = video(capsys, "--invert", clip, "-o", tmp_path / "q.mp4", "--duration", "0.2", "-q")
+    assert (code, out, err) == (0, "", "") and count_frames(tmp_path / "q.mp4") == 5
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    code, _, err = video(capsys, "--invert", clip, "-o", tmp_path / "c.mp4", "--device", "cuda")
+    assert (code, err) == (1, "Error: device 'cuda' requested but no CUDA GPU is available (use --device cpu or auto)\n")
+    assert only(tmp_path, "q.mp4")
+
+
+def test_a_long_clip_says_how_long_once(clip, tmp_path, capsys, monkeypatch):
+    import imgperc_video.command
+
+    monkeypatch.setattr(imgperc_video.command, "LONG_S", 0.0)  # every clip counts as long
+    code, out, err = video(capsys, "--invert", clip, "-o", tmp_path / "l.mp4", "--batch", "2")
+    assert code == 0, err
+    assert err.count("\n") == 1 and re.fullmatch(r"clip\.mp4: about \d+ s to go at [\d.]+ frames/s\n", err)
+
+
+def test_the_hint_names_the_fast_model_of_the_same_task_and_a_smaller_size(real_tasks):
+    from imgperc import plugins
+    from imgperc_video.command import _faster
+
+    style = plugins.registry("image_tasks").get("style")
+    assert _faster(style, {"style": "wave", "model": None}, (1280, 720)) == "--style wave-fast (built in) or --size 640"
+    assert _faster(style, {"style": None, "model": "udnie"}, (640, 360)) == "--model udnie-fast (built in)"
+    assert _faster(style, {"style": "wave-fast", "model": None}, (640, 360)) == ""
+
+
+def test_help_is_light(real_tasks):
+    code = "import sys; from imgperc.cli.main import main\ntry: main(['video', '--help'])\nexcept SystemExit: pass\nprint('torch' in sys.modules)"
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert shown.stdout.endswith("False\n") and "Tasks (give exactly one, or just a model)" in shown.stdout, shown.stderr
+
+
+def test_a_model_for_a_task_that_takes_none_is_refused(clip, tmp_path, capsys):
+    code, _, err = video(capsys, "--jitter", "--model", "m1", clip, "-o", tmp_path / "x.mp4")
+    assert (code, err) == (1, "Error: --jitter takes no --model\n")

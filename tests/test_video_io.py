@@ -1,4 +1,4 @@
-"""imgperc.io.video: probing, reading, writing and audio muxing through the bundled ffmpeg."""
+"""imgperc_video.io: probing, reading, writing and audio muxing through the bundled ffmpeg."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from imgperc.errors import InputError
-from imgperc.io.video import FrameReader, FrameWriter, add_audio, count_frames, parse_rate, probe, summarize
+from imgperc_video.io import FrameReader, FrameWriter, add_audio, count_frames, parse_rate, probe, summarize
 
-from test_video_support import audio_seconds, corrupt_halfway, make_clip, read_all
+from test_video_support import audio_seconds, block_colours, colour_blocks, colour_clip, corrupt_halfway, ffmpeg, make_clip, read_all
 
 
 @pytest.fixture(scope="module")
@@ -158,3 +159,34 @@ def test_summarize_keeps_the_telling_line():
     )
     assert summarize(stderr) == "moov atom not found"
     assert summarize("Conversion failed!\n") == "ffmpeg failed without a message"
+
+
+@pytest.mark.parametrize(
+    "size, matrix, full_range, tag",
+    [
+        ((1280, 720), "bt709", False, False),  # untagged HD: BT.709, as players show it (bigbuckbunny.mp4)
+        ((320, 240), "bt601", False, False),  # untagged SD: BT.601
+        ((320, 240), "bt709", False, True),  # tagged: the tag wins over the size
+        ((320, 240), "bt601", True, True),  # full range (phones), tagged
+    ],
+)
+def test_reader_decodes_each_colour_matrix_and_range_to_the_colours_encoded(tmp_path, size, matrix, full_range, tag):
+    clip = colour_clip(tmp_path / "colours.mp4", *size, matrix=matrix, full_range=full_range, tag=tag)
+    error = np.abs(block_colours(read_all(clip)[0]) - block_colours(colour_blocks(*size))).max()
+    assert error <= 3, f"{matrix} {'full' if full_range else 'limited'} range {'tagged' if tag else 'untagged'}: off by {error}"
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (320, 240)])
+def test_writer_encodes_bt709_tagged_so_colours_round_trip(tmp_path, size):
+    out = tmp_path / "out.mp4"
+    with FrameWriter(out, *size, Fraction(25)) as writer:
+        for _ in range(3):
+            writer.write(colour_blocks(*size))
+        writer.close()
+    info = probe(out)
+    assert (info.pix_fmt, info.color_range, info.color_matrix) == ("yuv420p", "tv", "bt709")
+    expected = block_colours(colour_blocks(*size))
+    assert np.abs(block_colours(read_all(out)[0]) - expected).max() <= 4
+    ffmpeg("-i", str(out), "-frames:v", "1", str(tmp_path / "frame.png"))  # ffmpeg's own reading of the tags
+    decoded = np.asarray(Image.open(tmp_path / "frame.png").convert("RGB"))
+    assert np.abs(block_colours(decoded) - expected).max() <= 4

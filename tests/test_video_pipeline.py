@@ -1,4 +1,4 @@
-"""imgperc.pipeline: the threaded decode -> net -> encode runner and the temporal filters."""
+"""imgperc_video.runner and .temporal: the threaded decode -> net -> encode runner and the temporal filters."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from imgperc.errors import PluginError
-from imgperc.pipeline import ChangeMeter, Deflicker, run_pipeline, to_batch, to_frames
+from imgperc_video.runner import run_pipeline, to_batch, to_frames
+from imgperc_video.temporal import ChangeMeter, Deflicker
 
 
 class Invert:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from imgperc.io.video import ffmpeg_exe
+from imgperc_video.io import ffmpeg_exe
 
 
 def ffmpeg(*args: str) -> None:
@@ -52,7 +52,7 @@ def audio_seconds(path: Path) -> float:
 
 def read_all(path: Path) -> np.ndarray:
     """Every frame, ``[N,H,W,3]`` uint8, as displayed before rotation."""
-    from imgperc.io.video import FrameReader, probe
+    from imgperc_video.io import FrameReader, probe
 
     with FrameReader(probe(path)) as reader:
         return np.stack(list(reader))
@@ -71,3 +71,47 @@ def corrupt_halfway(clip: Path, out: Path, *, truncate: bool) -> Path:
         data[half : half + 2000] = np.random.default_rng(0).integers(0, 256, 2000, dtype=np.uint8).tobytes()
     out.write_bytes(bytes(data))
     return out
+
+
+# Saturated and mid colours, each a block wide enough that chroma subsampling and compression
+# leave its centre alone.
+COLOURS = np.array(
+    [[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 0], [0, 255, 255], [255, 0, 255], [235, 235, 235], [20, 20, 20],
+     [128, 128, 128], [200, 80, 40], [30, 160, 220], [90, 40, 120]],
+    np.uint8,
+)
+
+
+def colour_blocks(width: int, height: int) -> np.ndarray:
+    """A ``[height, width, 3]`` frame of vertical `COLOURS` blocks."""
+    frame = np.zeros((height, width, 3), np.uint8)
+    block = width // len(COLOURS)
+    for i, colour in enumerate(COLOURS):
+        frame[:, i * block : (i + 1) * block] = colour
+    return frame
+
+
+def block_colours(frame: np.ndarray) -> np.ndarray:
+    """The colour at the centre of each block of a `colour_blocks` frame, as ints."""
+    height, width = frame.shape[:2]
+    block = width // len(COLOURS)
+    return np.stack([frame[height // 2, i * block + block // 2] for i in range(len(COLOURS))]).astype(int)
+
+
+def colour_clip(path: Path, width: int, height: int, *, matrix: str, full_range: bool, tag: bool) -> Path:
+    """Three `colour_blocks` frames encoded by ffmpeg itself with ``matrix`` (``bt709``,
+    ``bt601``) in limited or full range, tagged so or not at all (as many real files are)."""
+    colour_range = "pc" if full_range else "tv"
+    chain = f"scale=out_color_matrix={matrix}:out_range={colour_range}:flags=accurate_rnd+full_chroma_int,format=yuv420p"
+    if tag:
+        chain += f",setparams=colorspace={'bt709' if matrix == 'bt709' else 'smpte170m'}:range={colour_range}"
+    else:
+        chain += ",setparams=colorspace=unknown:range=unknown"
+    raw = np.stack([colour_blocks(width, height)] * 3).tobytes()
+    subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24",
+         "-s", f"{width}x{height}", "-framerate", "25", "-i", "-", "-vf", chain, "-c:v", "libx264", "-crf", "10", str(path)],
+        input=raw,
+        check=True,
+    )
+    return path

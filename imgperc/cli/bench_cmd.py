@@ -14,8 +14,9 @@ import click
 
 from .. import plugins
 from ..atomic import atomic_path, check_writable
-from ..choices import COMPILE_MODES, DEVICES, PRECISIONS
+from ..choices import COMPILE_MODES
 from ..errors import InputError
+from .options import device_option, force_option, precision_option
 
 if TYPE_CHECKING:
     import torch
@@ -86,16 +87,16 @@ def _row(result: bench.Result) -> str:
 @click.option("--task", metavar="NAME", help="The image task whose net to time (needed when several can be; see `imgperc plugins`).")
 @click.option("--net", "arch", metavar="NAME", help="Another transform net from the registry, run with the task's padding (else its own).")
 @click.option("--sizes", default="256,512,1024", show_default=True, help="Input sizes (square), comma-separated.")
-@click.option("--precision", type=click.Choice(PRECISIONS), default="auto", show_default=True, help="Compute precision.")
+@precision_option()
 @click.option("--compile", "compile_mode", type=click.Choice(COMPILE_MODES), default="always", show_default=True, help="Compiled graphs (always: compile or load before timing).")
-@click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True, help="Where to run.")
+@device_option()
 @click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True, help="Images per batch.")
 @click.option("--runs", type=click.IntRange(min=1), default=5, show_default=True, help="Timed runs per size (the median is reported).")
 @click.option("--warmup", type=click.IntRange(min=0), default=1, show_default=True, help="Untimed runs after the first one.")
 @click.option("--threads", type=click.IntRange(min=1), help="CPU threads (default: the free physical cores).")
 @click.option("--baseline/--no-baseline", default=True, show_default=True, help="Also time plain fp32 eager PyTorch, interleaved.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write the results to this JSON file.")
-@click.option("--force", is_flag=True, help="Overwrite the JSON file.")
+@force_option()
 def bench_command(task, arch, sizes, precision, compile_mode, device, batch, runs, warmup, threads, baseline, json_path, force) -> None:
     """Images/s, ms/image, achieved GFLOP/s and peak memory of a net through the engine.
 

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import click
 
+from .options import force_option, output_option
+
 
 def resolve_image_model(ref: str):
     """The model ``ref`` names (hub id, user model or file) whatever its image task."""
@@ -31,9 +33,9 @@ def resolve_image_model(ref: str):
 
 @click.command("export")
 @click.argument("model", metavar="MODEL")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The ONNX file to write.")
+@output_option("The ONNX file to write.", dir_okay=False, required=True)
 @click.option("--opset", type=click.IntRange(min=13), default=17, show_default=True, help="ONNX operator set version.")
-@click.option("--force", is_flag=True, help="Overwrite the output file.")
+@force_option()
 def export_command(model: str, output: Path, opset: int, force: bool) -> None:
     """Export MODEL (a style or super-resolution model: hub id, your model, or a file) to ONNX.
 

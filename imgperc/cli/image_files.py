@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
-from ..choices import DEVICES
+from .options import device_option, force_option, output_option, quiet_option, size_option
 
 if TYPE_CHECKING:
     from ..tasks import ImageTask
@@ -28,14 +28,14 @@ def model_rows(task: str, builtin: bool | None = None) -> list[tuple[str, str]]:
 
     ``builtin=True``: only the models shipped with their plugin; ``False``: all but those.
     """
-    from ..hub import specs
+    from ..hub import installed_path, specs
     from ..hub.user import user_models
 
     rows = []
     for spec in sorted((s for s in specs().values() if s.task == task), key=lambda s: s.id):
         if builtin is not None and (spec.builtin is not None) != builtin:
             continue
-        where = "built in" if spec.builtin is not None else "downloaded on first use"
+        where = "built in" if spec.builtin is not None else "installed" if installed_path(spec) else "downloaded on first use"
         aliases = f"; also {', '.join(spec.aliases)}" if spec.aliases else ""
         rows.append((spec.id, f"{spec.description} ({where}{aliases})"))
     users = [] if builtin else sorted(user_models(task))
@@ -43,16 +43,13 @@ def model_rows(task: str, builtin: bool | None = None) -> list[tuple[str, str]]:
 
 
 def _file_options(resize: bool) -> list[click.Option]:
-    size = click.Option(
-        ["--size"], type=click.IntRange(min=8), metavar="N", help="Resize so the longest side is N pixels first."
-    )
     return [
-        click.Option(["-o", "--output"], type=click.Path(path_type=Path), help="Output file (one input) or folder (several)."),
+        output_option("Output file (one input) or folder (several).").option(),
         click.Option(["-r", "--recursive"], is_flag=True, help="Look for images in sub-folders too."),
-        *([size] if resize else []),
-        click.Option(["--device"], type=click.Choice(DEVICES), default="auto", show_default=True, help="Where to run the net."),
-        click.Option(["--force"], is_flag=True, help="Overwrite existing output files."),
-        click.Option(["-q", "--quiet"], is_flag=True, help="Do not print the files written, nor progress."),
+        *([size_option().option()] if resize else []),
+        device_option().option(),
+        force_option().option(),
+        quiet_option().option(),
     ]
 
 

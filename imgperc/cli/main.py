@@ -6,8 +6,12 @@ Nothing here imports torch: commands import what they need when they run, so `--
 
 from __future__ import annotations
 
+import logging
 import signal
 import sys
+import warnings
+from contextlib import contextmanager
+from typing import Iterator
 
 import click
 
@@ -35,14 +39,28 @@ class PluginGroup(click.Group):
 
 @click.group(cls=PluginGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="imgperc")
-@click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
-@click.option("-v", "--verbose", count=True, help="More detail (repeat for more).")
+@click.option("--debug", is_flag=True, help="Show full tracebacks on errors (and the libraries' warnings).")
+@click.option("-v", "--verbose", count=True, help="More detail, and the libraries' warnings (repeat for more).")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool, verbose: int) -> None:
     """Fast neural style transfer and perceptual super-resolution (Johnson et al., 2016)."""
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
     ctx.obj["verbose"] = verbose
+    if not (debug or verbose):
+        ctx.with_resource(_libraries_quiet())
+
+
+@contextmanager
+def _libraries_quiet() -> Iterator[None]:
+    """Hide the warnings and log lines of libraries (torch, PIL, ...): imgperc's own warnings stay."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", module=r"(?!imgperc)")
+        logging.disable(logging.WARNING)
+        try:
+            yield
+        finally:
+            logging.disable(logging.NOTSET)
 
 
 cli.add_command(LazyCommand("bench", "imgperc.cli.bench_cmd:bench_command", "Images/s, ms/image, achieved GFLOP/s and peak memory of a net through the engine."))

@@ -25,5 +25,5 @@ def train_group() -> None:
     """Train a transform net: style transfer, super-resolution, or any plugin's task.
 
     Runs resume from their run folder's latest checkpoint; Ctrl-C saves one and stops.
-    Multi-process: torchrun --nproc_per_node N -m imgperc train TASK ...
+    Multi-process: torchrun --nproc-per-node N -m imgperc train TASK ...
     """

@@ -1,5 +1,5 @@
 """The model hub: pretrained models contributed by plugins, downloaded and cached locally or
-shipped inside the plugin (`builtin_model`), and `resolve_model`, which finds any model a user
+shipped inside the plugin (`WeightsFolder`, `register_weights`), and `resolve_model`, which finds any model a user
 names (hub id or alias, user model, file).
 
 The names below load with their module when first used: listing and resolving models (as
@@ -11,7 +11,7 @@ from ..lazy import exports
 __getattr__, __dir__, __all__ = exports(
     __name__,
     {
-        ".builtin": ("builtin_metadata", "builtin_model"),
+        ".builtin": ("WeightsFolder", "builtin_metadata", "builtin_model", "builtin_specs", "register_weights", "weights_folders"),
         ".download": ("fetch", "resolve_url"),
         ".resolve": ("LoadedModel", "ResolvedModel", "model_names", "resolve_model"),
         ".spec": ("ModelSpec", "RemoteFile"),

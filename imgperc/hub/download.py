@@ -13,7 +13,6 @@ Every file is pinned by size (and sha256 where known), so a download is bounded:
 
 from __future__ import annotations
 
-import math
 import os
 import shutil
 import sys
@@ -27,13 +26,12 @@ from filelock import FileLock
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
 from .. import settings
-from ..errors import DownloadError
+from ..errors import DownloadError, InputError
 from ..integrity import sha256_file
 from .spec import RemoteFile
 
 CHUNK = 1 << 16
-ENV_TIMEOUT = "IMGPERC_DOWNLOAD_TIMEOUT"
-DEFAULT_TIMEOUT = 30.0
+ENV_TIMEOUT = settings.ENV_DOWNLOAD_TIMEOUT
 RETRIES = 3
 
 
@@ -48,17 +46,12 @@ def resolve_url(url: str, mirror: str | None = None) -> str:
 
 
 def timeout() -> float:
-    """Seconds to wait for a connection or for the next bytes: ``IMGPERC_DOWNLOAD_TIMEOUT`` or 30."""
-    text = os.environ.get(ENV_TIMEOUT, "").strip()
-    if not text:
-        return DEFAULT_TIMEOUT
+    """Seconds to wait for a connection or for the next bytes: ``IMGPERC_DOWNLOAD_TIMEOUT`` or 30
+    (a malformed value fails the download)."""
     try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise DownloadError(f"{ENV_TIMEOUT} must be a positive number of seconds, got {text!r}")
-    return value
+        return settings.download_timeout()
+    except InputError as exc:
+        raise DownloadError(str(exc)) from None
 
 
 def deadline_seconds(size: int) -> float:
@@ -118,9 +111,9 @@ def _stream(location: str, part: Path, remote: RemoteFile, deadline: float, show
     except requests.Timeout:
         raise _Retryable(f"no answer from {location} within {limit:g} s") from None
     except requests.ConnectionError as exc:
-        raise _Retryable(f"cannot reach {location} ({_reason(exc)})") from None
+        raise _Retryable(f"cannot reach {urlsplit(location).netloc} ({_reason(exc)})") from None
     except requests.RequestException as exc:
-        raise DownloadError(f"{remote.name}: {exc}") from None
+        raise DownloadError(f"{remote.name}: cannot request {location} ({_reason(exc)})") from None
     with response:
         if response.status_code >= 500:
             raise _Retryable(f"HTTP {response.status_code} from {location}")
@@ -158,8 +151,23 @@ def _stream(location: str, part: Path, remote: RemoteFile, deadline: float, show
         raise _Retryable(f"{location} closed the connection after {have} of {remote.size} bytes")
 
 
-def _reason(exc: Exception) -> str:
-    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+def _reason(exc: BaseException) -> str:
+    """The root cause of a network error in a few words (``Connection refused``, ``Name or
+    service not known``), never the wrapped, URL-laden text of requests and urllib3."""
+    cause: BaseException | None = exc
+    seen: set[int] = set()
+    innermost = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        innermost = cause
+        if isinstance(cause, OSError) and cause.strerror:
+            return cause.strerror
+        nested = getattr(cause, "reason", None)  # urllib3's MaxRetryError
+        if not isinstance(nested, BaseException):  # requests and urllib3 wrap the cause as an argument
+            nested = next((a for a in cause.args if isinstance(a, BaseException)), None)
+        cause = nested or cause.__cause__ or cause.__context__
+    text = str(innermost).splitlines()[0] if str(innermost) else ""
+    return text if text and "://" not in text and "host=" not in text else type(innermost).__name__
 
 
 def _holds(path: Path, remote: RemoteFile) -> bool:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from ..errors import InputError, ModelNotAvailable
+from ..errors import InputError, ModelNotAvailable, did_you_mean
 from ..modelfile import build_model, read_metadata
 from .spec import ModelSpec
 from .store import ensure, find_spec, specs
@@ -58,21 +58,22 @@ class ResolvedModel:
         return LoadedModel(self.name, path, meta, net)
 
 
-def model_names(task: str) -> list[str]:
-    """Every name that resolves to a model of ``task``: hub ids, then user models."""
-    hub = sorted(spec.id for spec in specs().values() if spec.task == task)
+def model_names(task: str | None = None) -> list[str]:
+    """Every name that resolves to a model of ``task`` (None: of any task): hub ids, then user models."""
+    hub = sorted(spec.id for spec in specs().values() if task is None or spec.task == task)
     return hub + sorted(user_models(task))
 
 
-def resolve_model(ref: str | Path, task: str, *, label: str | None = None, also: Sequence[str] = ()) -> ResolvedModel:
-    """The model of ``task`` that ``ref`` names: a hub id or alias, else a user model, else a file.
+def resolve_model(ref: str | Path, task: str | None, *, label: str | None = None, also: Sequence[str] = ()) -> ResolvedModel:
+    """The model of ``task`` (None: of any task) that ``ref`` names: a hub id or alias, else a
+    user model, else a file.
 
     Errors are one line and list the known names (``also`` first: names the caller accepts
     besides models, such as ``bicubic``). ``label`` is what the command calls these models
     (``style``, ``super-resolution model``; default ``'TASK' model``).
     """
     name = str(ref)
-    label = label or f"'{task}' model"
+    label = label or (f"'{task}' model" if task else "model")
     try:
         spec = find_spec(name)
     except ModelNotAvailable:
@@ -90,21 +91,22 @@ def resolve_model(ref: str | Path, task: str, *, label: str | None = None, also:
         raise InputError(f"{path} is a folder, not a model file")
     if path.suffix or len(path.parts) > 1:
         raise InputError(f"model file {path} does not exist")
-    raise InputError(f"unknown {label} '{name}' (known: {_known(task, also)}; or give a model file)")
+    typo = did_you_mean(name, [*also, *model_names(task)])
+    raise InputError(f"unknown {label} '{name}'{f'; {typo}' if typo else ''} (known: {_known(task, also)}; or give a model file)")
 
 
 def _from_file(name: str, path: Path, shown: str, task: str, label: str, also: Sequence[str]) -> ResolvedModel:
     meta = read_metadata(path)
     _check_task(shown, meta.get("task"), task, label, also)
-    return ResolvedModel(name, task, meta, path=path)
+    return ResolvedModel(name, meta["task"], meta, path=path)
 
 
-def _check_task(shown: str, found: Any, task: str, label: str, also: Sequence[str]) -> None:
+def _check_task(shown: str, found: Any, task: str | None, label: str, also: Sequence[str]) -> None:
     if found is None:
-        raise InputError(f"{shown} does not record its task (a {label} records task '{task}')")
-    if found != task:
+        raise InputError(f"{shown} does not record its task" + (f" (a {label} records task '{task}')" if task else ""))
+    if task is not None and found != task:
         raise InputError(f"{shown} is a '{found}' model, not a {label} (known: {_known(task, also)})")
 
 
-def _known(task: str, also: Sequence[str]) -> str:
+def _known(task: str | None, also: Sequence[str]) -> str:
     return ", ".join([*also, *model_names(task)]) or "none"

@@ -14,7 +14,7 @@ from filelock import FileLock
 
 from .. import plugins, settings
 from ..atomic import atomic_folder, umask
-from ..errors import DownloadError, IntegrityError, ModelNotAvailable
+from ..errors import DownloadError, IntegrityError, ModelNotAvailable, did_you_mean
 from ..integrity import verify, write_manifest
 from ..modelfile import save_model_file
 from .spec import ModelSpec
@@ -46,8 +46,15 @@ def find_spec(name: str) -> ModelSpec:
     for spec in all_specs.values():
         if name in spec.aliases:
             return spec
-    known = ", ".join(sorted(all_specs)) or "none"
-    raise ModelNotAvailable(f"unknown model '{name}' (known: {known}; see `imgperc models list`)")
+    raise unknown_model(name, list(all_specs))
+
+
+def unknown_model(name: str, known: list[str]) -> ModelNotAvailable:
+    """The one-line error for a model name that is none of ``known`` nor a hub alias (with a
+    did-you-mean among them)."""
+    typo = did_you_mean(name, [*known, *(alias for spec in specs().values() for alias in spec.aliases)])
+    shown = ", ".join(sorted(known)) or "none"
+    return ModelNotAvailable(f"unknown model '{name}'{f'; {typo}' if typo else ''} (known: {shown}; see `imgperc models list`)")
 
 
 def install_dir(spec: ModelSpec) -> Path:
@@ -62,7 +69,7 @@ def installed_path(spec: ModelSpec) -> Path | None:
     return path if path.is_file() else None
 
 
-def _lock(name: str) -> FileLock:
+def model_lock(name: str) -> FileLock:
     """An exclusive inter-process lock, so concurrent pulls of one model never collide."""
     return FileLock(settings.home_dir("locks") / f"{name}.lock")
 
@@ -88,11 +95,31 @@ def ensure(name: str) -> Path:
     if spec.builtin is not None:
         raise ModelNotAvailable(f"model '{spec.id}' should ship with its plugin but {spec.builtin} is missing")
     if settings.offline():
-        raise ModelNotAvailable(
-            f"model '{spec.id}' is not installed and IMGPERC_OFFLINE=1 forbids downloading it; "
-            f"run `imgperc models pull {spec.id}` with network access (or set IMGPERC_MIRROR)"
-        )
+        raise ModelNotAvailable(f"model '{spec.id}' is not installed and IMGPERC_OFFLINE=1 forbids downloading it", offline_hint(spec))
     return pull(spec)
+
+
+def builtin_alike(spec: ModelSpec) -> str | None:
+    """A built-in model of the same task whose id extends this one's (``muse`` -> ``muse-fast``)."""
+    alike = sorted(s.id for s in specs().values() if s.builtin is not None and s.task == spec.task and s.id.startswith(f"{spec.id}-"))
+    return alike[0] if alike else None
+
+
+def _alike_text(spec: ModelSpec) -> str:
+    alike = builtin_alike(spec)
+    return f"the built-in '{alike}' works offline; or " if alike else ""
+
+
+def offline_hint(spec: ModelSpec) -> str:
+    """What to do about a model that IMGPERC_OFFLINE=1 keeps from downloading."""
+    return f"{_alike_text(spec)}run `imgperc models pull {spec.id}` with network access (or IMGPERC_MIRROR set)"
+
+
+def download_hint(spec: ModelSpec) -> str:
+    """What to do about a model whose download failed: a built-in model alike, the mirror, offline mode."""
+    mirror = settings.mirror()
+    where = f"check that IMGPERC_MIRROR={mirror} holds its files" if mirror else "set IMGPERC_MIRROR to a mirror of its upstream files"
+    return f"{_alike_text(spec)}{where}; IMGPERC_OFFLINE=1 uses installed and built-in models only (`imgperc models list`)"
 
 
 def pull(spec: ModelSpec, *, force: bool = False) -> Path:
@@ -104,15 +131,15 @@ def pull(spec: ModelSpec, *, force: bool = False) -> Path:
     if spec.convert is None:
         raise ModelNotAvailable(f"model '{spec.id}' declares no converter and cannot be installed")
     target = install_dir(spec)
-    with _lock(spec.id):
+    with model_lock(spec.id):
         if (target / MODEL_FILE).is_file() and not force:
             return target / MODEL_FILE  # another process finished it while we waited
         raw_dir = settings.home_dir(DOWNLOADS, spec.id)
         try:
             raw = {remote.name: fetch(remote, raw_dir / remote.name) for remote in spec.files}
+            tensors, meta = spec.convert(raw)
         except DownloadError as exc:
-            raise DownloadError(f"could not download model '{spec.id}': {exc}") from None
-        tensors, meta = spec.convert(raw)
+            raise DownloadError(f"could not download model '{spec.id}': {exc.message}", download_hint(spec)) from None
         meta = {"id": spec.id, "task": spec.task, "license": spec.license, "source": spec.source, **meta}
         with install_folder(spec.id) as staging:
             save_model_file(staging / MODEL_FILE, tensors, meta)
@@ -136,11 +163,16 @@ def install_folder(name: str) -> Iterator[Path]:
 
 def remove(spec: ModelSpec) -> bool:
     """Delete an installed model; False if it was not installed."""
-    if spec.builtin is not None:
-        raise ModelNotAvailable(f"model '{spec.id}' ships with its plugin and cannot be removed")
-    with _lock(spec.id):
+    check_removable(spec)
+    with model_lock(spec.id):
         target = install_dir(spec)
         if not target.exists():
             return False
         shutil.rmtree(target)
         return True
+
+
+def check_removable(spec: ModelSpec) -> None:
+    """A one-line error for a model that cannot be removed: a built-in one."""
+    if spec.builtin is not None:
+        raise ModelNotAvailable(f"model '{spec.id}' is built in (shipped with its plugin) and cannot be removed")

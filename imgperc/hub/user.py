@@ -1,18 +1,20 @@
 """User-trained models: ``$IMGPERC_HOME/models/<name>/model.safetensors`` without a hub spec.
 
 `imgperc train ... --name NAME` installs its result here; commands that take a model name
-look hub models up first, then these.
+look hub models up first, then these (`find_model`); `imgperc models` lists and removes them.
 """
 
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
-from ..errors import InputError
+from ..errors import InputError, ModelNotAvailable
 from ..integrity import write_manifest
 from ..modelfile import read_metadata
-from .store import MODEL_FILE, install_folder, models_dir, specs
+from .spec import ModelSpec
+from .store import MODEL_FILE, find_spec, install_folder, model_lock, models_dir, specs, unknown_model
 
 
 def user_models(task: str | None = None) -> dict[str, Path]:
@@ -35,6 +37,34 @@ def user_models(task: str | None = None) -> dict[str, Path]:
         if task is None or meta.get("task") == task:
             found[folder.name] = path
     return found
+
+
+def find_model(name: str) -> ModelSpec | Path:
+    """The hub model ``name`` names (id or alias), else the file of the user model of that name;
+    a one-line error (with a did-you-mean) for neither."""
+    try:
+        return find_spec(name)
+    except ModelNotAvailable:
+        users = user_models()
+        if name in users:
+            return users[name]
+        raise unknown_model(name, [*specs(), *users]) from None
+
+
+def describe_user_model(meta: dict[str, Any]) -> str:
+    """One line on a model you trained, from its metadata: how it was made, its net, its iterations."""
+    teacher = (meta.get("teacher") or {}).get("name")
+    made = f"distilled by you from `{teacher}`" if teacher else "trained by you"
+    net = f"{meta['architecture']} net" if meta.get("architecture") else ""
+    steps = f"{meta['iterations']} iterations" if meta.get("iterations") else ""
+    shown = ", ".join(d for d in (net, steps) if d)
+    return f"{made} ({shown})" if shown else made
+
+
+def remove_user_model(name: str) -> None:
+    """Delete the installed user model ``name``."""
+    with model_lock(name):
+        shutil.rmtree(models_dir() / name)
 
 
 def install_user_model(source: Path, name: str, *, overwrite: bool = False) -> Path:

@@ -24,7 +24,7 @@ __getattr__, __dir__, __all__ = exports(
         ".batching": ("same_size_batches",),
         ".device": ("describe", "net_device", "select_device"),
         ".engine": ("DEFAULT_BATCH_SIZE", "Engine"),
-        ".options": ("PRECISION_HELP", "engine_options", "report_options"),
+        ".options": ("engine_options", "report_options"),
         ".padding": ("DEFAULT_PAD", "net_pad", "reflect_pad"),
         ".run": ("run_net",),
     },

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import time
 import warnings
 from collections import defaultdict
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Iterator, Protocol
 
 import torch
 from torch import nn
 
+from .. import settings
 from ..choices import COMPILE_MODES
 from ..errors import InputError
 from ..precision import DTYPES, NAMES, resolve
@@ -21,7 +24,6 @@ from .threads import configure_threads
 
 DEFAULT_BATCH_SIZE = 4
 CPU_BATCH_SIZE = 1  # on CPUs, batches of 4 ran 20% slower than single images (cache)
-ENV_COMPILE = "IMGPERC_COMPILE"
 CL = torch.channels_last
 
 
@@ -29,9 +31,33 @@ class _Retry(Exception):
     """A reduced-precision tile went wrong: the image starts again in fp32."""
 
 
+class Observer(Protocol):
+    """Told what takes engines long, to show it (`observed`): a compile, the tiles of an image."""
+
+    def notice(self, text: str) -> None: ...
+
+    def tiles(self, done: int, total: int) -> None: ...
+
+
+_observer: ContextVar[Observer | None] = ContextVar("imgperc_engine_observer", default=None)
+
+
+@contextmanager
+def observed(observer: Observer) -> Iterator[None]:
+    """While the block runs, every engine (in this thread) tells ``observer`` of its compiles
+    and of each tile it runs."""
+    token = _observer.set(observer)
+    try:
+        yield
+    finally:
+        _observer.reset(token)
+
+
 def compile_mode(value: str | None) -> str:
     """``auto``, ``always`` or ``never``; None reads ``IMGPERC_COMPILE`` (default ``auto``)."""
-    mode = (value or os.environ.get(ENV_COMPILE, "") or "auto").strip().lower()
+    if not value:
+        return settings.compile_mode()
+    mode = value.strip().lower()
     if mode not in COMPILE_MODES:
         raise InputError(f"unknown compile mode '{mode}' (choose from {', '.join(COMPILE_MODES)})")
     return mode
@@ -98,10 +124,12 @@ class Engine(nn.Module):
         if tile is None:
             return self._guarded(x)
         outputs = []
+        observer = _observer.get()
+        on_tile = observer.tiles if observer is not None else None
         for image in x.split(1):
             while True:
                 try:
-                    outputs.append(tiling.run_tiled(self._tile_forward, image, tile=tile, multiple=self.multiple))
+                    outputs.append(tiling.run_tiled(self._tile_forward, image, tile=tile, multiple=self.multiple, on_tile=on_tile))
                     break
                 except _Retry:
                     continue
@@ -181,6 +209,12 @@ class Engine(nn.Module):
         if self._compiled[key] is None and (
             self.compile_mode == "always" or self._eager_seconds[key] >= graph.compile_seconds(self.device)
         ):
+            if (observer := _observer.get()) is not None:
+                *_, h, w = x.shape
+                observer.notice(
+                    f"compiling the net for a new size ({w}x{h}): about {graph.compile_seconds(self.device):.0f} s, "
+                    "once (later runs of this size load it)"
+                )
             self._compiled[key] = self._compile(x)
         return self._compiled[key]
 

@@ -16,7 +16,6 @@ import functools
 import hashlib
 import inspect
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -156,7 +155,7 @@ def load_compiled(net: nn.Module, example: torch.Tensor, dtype: torch.dtype) -> 
 
 def _use_cache_dir() -> None:
     """Inductor's scratch files under imgperc's cache unless the user chose a place."""
-    os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(settings.home() / "cache" / "inductor"))
+    settings.set_default("TORCHINDUCTOR_CACHE_DIR", settings.home() / "cache" / "inductor")
 
 
 def compile_net(net: nn.Module, example: torch.Tensor, dtype: torch.dtype) -> CompiledNet:

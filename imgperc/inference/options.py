@@ -8,33 +8,24 @@ from typing import Any, Callable
 
 import click
 
-from ..choices import DEVICES, PRECISIONS
-
-PRECISION_HELP = (
-    "Compute precision. auto: bf16 on CPUs that compute it natively (AMX or AVX512-BF16), "
-    "else fp32 (on CUDA TF32, measured faster than fp16 there)."
-)
+from ..cli.options import device_option, force_option, output_option, precision_option, tile_option
 
 
-def engine_options(tile_help: str) -> tuple[click.Option, click.Option]:
-    """``--precision`` and ``--tile`` (whose unit ``tile_help`` explains) as click options."""
-    return (
-        click.Option(["--precision"], type=click.Choice(PRECISIONS), default="auto", show_default=True, help=PRECISION_HELP),
-        click.Option(["--tile"], metavar="N|auto|off", default="auto", show_default=True, help=tile_help),
-    )
+def engine_options() -> tuple[click.Option, click.Option]:
+    """``--precision`` and ``--tile`` as click options."""
+    return precision_option().option(), tile_option().option()
 
 
 def report_options(crop_size: int, crop_unit: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorate an `imgperc eval` command with ``-o``, ``--crops``, ``--crop-size`` (default
     ``crop_size``, in ``crop_unit``), ``--device``, ``--precision`` and ``--force``."""
     options = (
-        click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True,
-                     help="Folder for the CSV and JSON results."),
+        output_option("Folder for the CSV and JSON results.", file_okay=False, default=Path("."), show_default=True),
         click.option("--crops", type=click.Path(file_okay=False, path_type=Path), help="Also save a side-by-side crop of every image in this folder."),
         click.option("--crop-size", type=click.IntRange(min=16), default=crop_size, show_default=True, help=f"Side of the crops in {crop_unit}."),
-        click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True, help="Where to run the nets."),
-        click.option("--precision", type=click.Choice(PRECISIONS), default="auto", show_default=True, help=PRECISION_HELP),
-        click.option("--force", is_flag=True, help="Overwrite existing result files and crops."),
+        device_option(),
+        precision_option(),
+        force_option(),
     )
 
     def decorate(command: Callable[..., Any]) -> Callable[..., Any]:

@@ -15,9 +15,7 @@ from pathlib import Path
 
 import torch
 
-from ..settings import positive_int
-
-ENV_THREADS = "IMGPERC_THREADS"
+from .. import settings
 
 
 def physical_cores() -> int:
@@ -38,7 +36,7 @@ def physical_cores() -> int:
 
 def auto_threads() -> int:
     """``IMGPERC_THREADS`` if set (a positive whole number, else InputError), else the physical cores."""
-    return positive_int(ENV_THREADS) or physical_cores()
+    return settings.threads() or physical_cores()
 
 
 def configure_threads(threads: int | None = None) -> int:

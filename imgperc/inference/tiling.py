@@ -26,6 +26,7 @@ from typing import Callable, Iterator
 import torch
 from torch import nn
 
+from .. import settings
 from ..errors import InputError
 from .norm import Core, NormStats, Stats, StopForward
 
@@ -33,7 +34,6 @@ DEFAULT_MARGIN = 96
 DEFAULT_FEATHER = 32
 MEMORY_CAP = 2 << 30
 PEAK_FACTOR = 4.0  # peak memory over the widest layer output: 3.6 measured for ml5 (eager, fp32)
-ENV_MEMORY = "IMGPERC_MEMORY"
 
 Forward = Callable[[torch.Tensor], torch.Tensor]
 
@@ -95,11 +95,21 @@ def _norm_count(forward: Forward, canvas: torch.Tensor, multiple: int) -> int:
     return len(recorder.recorded)
 
 
-def whole_image_stats(forward: Forward, canvas: torch.Tensor, tile: int, margin: int, multiple: int) -> Stats:
-    """Every instance norm's statistics over the whole canvas, measured tile by tile."""
+def whole_image_stats(
+    forward: Forward,
+    canvas: torch.Tensor,
+    tile: int,
+    margin: int,
+    multiple: int,
+    *,
+    norms: int | None = None,
+    on_tile: Callable[[], None] | None = None,
+) -> Stats:
+    """Every instance norm's statistics over the whole canvas, measured tile by tile (``norms``
+    of them: counted if None); ``on_tile()`` after each tile."""
     h, w = canvas.shape[-2:]
     stats: Stats = []
-    for _ in range(_norm_count(forward, canvas, multiple)):
+    for _ in range(_norm_count(forward, canvas, multiple) if norms is None else norms):
         meter = NormStats("accumulate", stats)
         with meter:
             for rows, cols in tiles(h, w, tile, margin, multiple):
@@ -108,6 +118,8 @@ def whole_image_stats(forward: Forward, canvas: torch.Tensor, tile: int, margin:
                     forward(canvas[..., rows.start : rows.stop, cols.start : cols.stop])
                 except StopForward:
                     pass
+                if on_tile is not None:
+                    on_tile()
         stats.append(meter.accumulated())
     return stats
 
@@ -120,13 +132,25 @@ def run_tiled(
     multiple: int,
     margin: int = DEFAULT_MARGIN,
     feather: int = DEFAULT_FEATHER,
+    on_tile: Callable[[int, int], None] | None = None,
 ) -> torch.Tensor:
-    """``forward`` over the tiles of ``canvas`` ([1,C,H,W], H and W multiples of ``multiple``)."""
+    """``forward`` over the tiles of ``canvas`` ([1,C,H,W], H and W multiples of ``multiple``);
+    ``on_tile(done, total)`` after each tile of each pass (one per instance norm, then the last)."""
     h, w = canvas.shape[-2:]
     margin = -(-margin // multiple) * multiple
-    cores = [s.core_stop - s.core_start for s in spans(h, tile, margin, multiple) + spans(w, tile, margin, multiple)]
+    rows_spans, cols_spans = spans(h, tile, margin, multiple), spans(w, tile, margin, multiple)
+    cores = [s.core_stop - s.core_start for s in rows_spans + cols_spans]
     feather = max(1, min(feather, margin, min(cores) // 2))
-    stats = whole_image_stats(forward, canvas, tile, margin, multiple)
+    norms = _norm_count(forward, canvas, multiple)
+    total, done = len(rows_spans) * len(cols_spans) * (norms + 1), 0
+
+    def tick() -> None:
+        nonlocal done
+        done += 1
+        if on_tile is not None:
+            on_tile(done, total)
+
+    stats = whole_image_stats(forward, canvas, tile, margin, multiple, norms=norms, on_tile=tick)
     output = None
     applier = NormStats("apply", stats)
     with applier:
@@ -138,6 +162,7 @@ def run_tiled(
                 output = y.new_zeros(y.shape[0], y.shape[1], h * scale, w * scale)
             weight = ramp(rows, h, feather, scale, y.device)[:, None] * ramp(cols, w, feather, scale, y.device)[None, :]
             output[..., rows.start * scale : rows.stop * scale, cols.start * scale : cols.stop * scale] += y * weight
+            tick()
     return output
 
 
@@ -181,24 +206,12 @@ def available_memory(device: torch.device) -> int:
     return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES"))
 
 
-def parse_size(text: str) -> int:
-    """``3G``, ``512M``, ``1.5G`` or a plain number of bytes."""
-    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
-    value = text.strip().upper().removesuffix("B").removesuffix("I")
-    try:
-        if value and value[-1] in units:
-            return int(float(value[:-1]) * units[value[-1]])
-        return int(float(value))
-    except ValueError:
-        raise InputError(f"not a memory size: {text!r} (examples: 3G, 512M)") from None
-
-
 def memory_budget(device: torch.device) -> int:
     """Bytes the net may use: ``IMGPERC_MEMORY`` if set, else half of what is available, at
     most ``MEMORY_CAP``."""
-    override = os.environ.get(ENV_MEMORY, "").strip()
-    if override:
-        return parse_size(override)
+    override = settings.memory()
+    if override is not None:
+        return override
     return min(MEMORY_CAP, available_memory(device) // 2)
 
 

@@ -1,8 +1,7 @@
 """Image files in and out: :mod:`.image` (read/write with metadata), :mod:`.paths` (batches),
-:mod:`.resample` (resizing); videos: :mod:`.video`.
+:mod:`.resample` (resizing).
 
-The names below load with their module when first used, so `imgperc.io.video` (numpy and
-ffmpeg only) imports without torch.
+The names below load with their module when first used.
 """
 
 from ..lazy import exports

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import fnmatch
+import glob
 import os
+import re
 from pathlib import Path
-from typing import Sequence
+from typing import Iterable, Sequence
 
 from ..errors import InputError
 from .image import IMAGE_EXTENSIONS
@@ -39,13 +42,27 @@ def collect_inputs(paths: Sequence[str | os.PathLike], *, recursive: bool = Fals
     return found
 
 
-def collect_sources(paths: Sequence[str | os.PathLike], *, tag: str, recursive: bool = False, verb: str = "process") -> list[Path]:
-    """`collect_inputs`, less our own earlier outputs (``NAME.TAG.EXT``) found in folders, so a
-    command can be run on the same folder again; files named directly are always kept."""
+def collect_sources(
+    paths: Sequence[str | os.PathLike],
+    *,
+    tag: str,
+    recursive: bool = False,
+    verb: str = "process",
+    other_tags: Iterable[str] = (),
+) -> list[Path]:
+    """`collect_inputs`, less our own earlier outputs found in folders, so a command can be run
+    on the same folder again: ``NAME.T.EXT`` where ``T`` is ``tag`` or matches one of the fnmatch
+    patterns ``other_tags`` (what other models and tasks name their outputs). Files named
+    directly are always kept, and so are names with a dot that do not end in a tag (``holiday.2019.jpg``).
+    """
+    patterns = [glob.escape(tag), *other_tags]
+    earlier = re.compile("|".join(fnmatch.translate(f"*.{pattern}") for pattern in patterns))
     named = {Path(path) for path in paths if not Path(path).is_dir()}
-    sources = [path for path in collect_inputs(paths, recursive=recursive) if path in named or not path.stem.endswith(f".{tag}")]
+    sources = [path for path in collect_inputs(paths, recursive=recursive) if path in named or not earlier.match(path.stem)]
     if not sources:
-        raise InputError(f"no images to {verb}: the folders hold only earlier '{tag}' outputs")
+        raise InputError(
+            f"no images to {verb}: the folders hold only earlier imgperc outputs (NAME.TAG.EXT; name such files directly to {verb} them)"
+        )
     return sources
 
 

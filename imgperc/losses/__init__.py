@@ -13,8 +13,9 @@ weights. Typical use (training loops, the Gatys baseline, plugins)::
     report.values()                      # {"total": ..., "content:relu2_2": ..., "style:relu1_2": ..., "tv": ...}
     recipe.to_dict()                     # what to store in an output's metadata
 
-Modules: :mod:`.networks` (loss networks), :mod:`.terms` (the loss definitions),
-:mod:`.recipe` (recipes and presets), :mod:`.perceptual` (:class:`PerceptualLoss`);
+Modules: :mod:`.networks` (loss networks), :mod:`.terms` (the loss definitions, one
+`LossTerm` class per kind), :mod:`.recipe` (recipes, their `TermSpec`s, presets),
+:mod:`.perceptual` (:class:`PerceptualLoss`);
 `imgperc.core_plugin` registers them. The names below load with their module when first used,
 so the light ones (`.recipe`, the networks' hub entries) import without torch.
 """
@@ -24,11 +25,12 @@ from ..lazy import exports
 __getattr__, __dir__, __all__ = exports(
     __name__,
     {
-        ".networks": ("LossNetwork", "NetworkDef", "load_loss_network", "network_def"),
+        ".networks": ("LossNetwork", "NetworkDef", "load_loss_network", "network_def", "with_available_network"),
         ".perceptual": ("LossReport", "PerceptualLoss"),
-        ".recipe": ("DEFAULT_PRESET", "PRESETS", "LossRecipe", "get_preset", "resolve_recipe"),
+        ".recipe": ("DEFAULT_PRESET", "PRESETS", "LossRecipe", "TermSpec", "get_preset", "resolve_recipe"),
         ".terms": (
             "ContentTerm",
+            "LossTerm",
             "PixelTerm",
             "StyleTerm",
             "TVTerm",

@@ -6,8 +6,9 @@ objective::
     report = loss(output, content=x)   # or loss.set_content(x) once, then loss(output)
     report.total.backward(); report.values()  # every term separately, weighted
 
-Each call runs the loss network once on ``output``, and that one pass feeds every term (a
-per-call ``content`` target takes one more pass without gradients).
+Each call runs the loss network once on ``output``, and that one pass feeds every term (each
+target given per call, ``content=`` or any other name the terms use, takes one more pass
+without gradients).
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from .. import plugins
+from ..errors import InputError
 from .networks import LossNetwork, load_loss_network
-from .recipe import LossRecipe
-from .terms import ContentTerm, PixelTerm, StyleTerm, TVTerm
+from .recipe import LossRecipe, TermSpec
+from .terms import LossTerm
 
 
 @dataclass
@@ -43,7 +46,12 @@ class LossReport:
 
 
 class PerceptualLoss(nn.Module):
-    """The objective a recipe describes, over one loss network (loaded unless given)."""
+    """The objective a recipe describes, over one loss network (loaded unless given).
+
+    Its terms are the registered `LossTerm` classes the recipe's `TermSpec`s name, one per tap.
+    Targets are named (``content``, ``style``, ``teacher``, ...): fixed once by `set_target`
+    (`set_content`, `set_style`) or given per call as keyword arguments.
+    """
 
     def __init__(self, recipe: LossRecipe, network: LossNetwork | None = None) -> None:
         super().__init__()
@@ -51,54 +59,63 @@ class PerceptualLoss(nn.Module):
         if network is None and recipe.layers:
             network = load_loss_network(recipe.network, recipe.layers)
         self.network = network
-        cw, sw = recipe.content_weight, recipe.style_weight
-        self.content_terms = nn.ModuleList(
-            ContentTerm(l, cw * w) for l, w in recipe.content_layers.items() if cw and w
-        )
-        self.style_terms = nn.ModuleList(StyleTerm(l, sw * w) for l, w in recipe.style_layers.items() if sw and w)
-        self.tv_term = TVTerm(recipe.tv_weight) if recipe.tv_weight else None
-        self.pixel_term = PixelTerm(recipe.pixel_weight, recipe.pixel_norm) if recipe.pixel_weight else None
-        self.register_buffer("content_image", None)
+        self.terms = nn.ModuleList(term for spec in recipe.specs() for term in _build(spec))
+        names = [term.name for term in self.terms]
+        if len(set(names)) < len(names):
+            twice = sorted({n for n in names if names.count(n) > 1})
+            raise InputError(f"{recipe.label}: more than one term is named {', '.join(twice)} (give one another label)")
 
     @property
-    def needs_content(self) -> bool:
-        """Whether calls need a content target (given per call or fixed by ``set_content``)."""
-        return bool(self.content_terms) or self.pixel_term is not None
+    def target_names(self) -> set[str]:
+        """The names of the targets its terms compare with."""
+        return {term.target for term in self.terms if term.target is not None}
+
+    def _inputs(self, image: torch.Tensor, terms: list[LossTerm]) -> dict[str | None, torch.Tensor]:
+        """What ``terms`` read of ``image``: itself, and its features if any term reads a tap."""
+        features = self.network(image) if any(term.layer is not None for term in terms) else {}
+        return {None: image, **features}
 
     @torch.no_grad()
+    def set_target(self, name: str, image: torch.Tensor) -> None:
+        """Fix the target ``name`` (features and their encodings computed once) for calls that pass none."""
+        terms = [term for term in self.terms if term.target == name]
+        if terms:
+            inputs = self._inputs(image.detach(), terms)
+            for term in terms:
+                term.set_target(inputs)
+
     def set_style(self, image: torch.Tensor) -> None:
         """Compute the style target's Gram matrices once (``[1,3,H,W]`` RGB in [0,1])."""
-        if self.style_terms:
-            features = self.network(image)
-            for term in self.style_terms:
-                term.set_target(features)
+        self.set_target("style", image)
 
-    @torch.no_grad()
     def set_content(self, image: torch.Tensor) -> None:
-        """Fix the content target (features computed once) for calls that pass no ``content``."""
-        self.content_image = image.detach()
-        if self.content_terms:
-            features = self.network(image)
-            for term in self.content_terms:
-                term.set_target(features)
+        """Fix the content target for calls that pass no ``content``."""
+        self.set_target("content", image)
 
-    def forward(self, output: torch.Tensor, content: torch.Tensor | None = None) -> LossReport:
-        """Every term for ``output`` (``[N,3,H,W]`` in [0,1]); ``content`` overrides the fixed target."""
-        if self.needs_content and content is None and self.content_image is None:
-            raise RuntimeError("no content target: pass content=... or call set_content first")
-        features = self.network(output) if self.network is not None and self.recipe.layers else {}
-        terms: dict[str, torch.Tensor] = {}
-        if self.content_terms:
-            target = None
-            if content is not None:
-                with torch.no_grad():
-                    target = self.network(content)
-            for term in self.content_terms:
-                terms[term.name] = term(features, target)
-        for term in self.style_terms:
-            terms[term.name] = term(features)
-        if self.tv_term is not None:
-            terms[self.tv_term.name] = self.tv_term(output)
-        if self.pixel_term is not None:
-            terms[self.pixel_term.name] = self.pixel_term(output, content if content is not None else self.content_image)
-        return LossReport(torch.stack(list(terms.values())).sum(), terms)
+    def forward(self, output: torch.Tensor, content: torch.Tensor | None = None, **targets: torch.Tensor) -> LossReport:
+        """Every term for ``output`` (``[N,3,H,W]`` in [0,1]); a target given here overrides a fixed one."""
+        if content is not None:
+            targets["content"] = content
+        for name in sorted(self.target_names - set(targets)):
+            if any(term.fixed is None for term in self.terms if term.target == name):
+                raise RuntimeError(f"no {name} target: pass {name}=... or call set_target('{name}', ...) first")
+        inputs = self._inputs(output, list(self.terms))
+        given = {}
+        with torch.no_grad():
+            for name, image in targets.items():
+                terms = [term for term in self.terms if term.target == name]
+                if terms:
+                    given[name] = self._inputs(image, terms)
+        values = {term.name: term(inputs, given.get(term.target)) for term in self.terms}
+        return LossReport(torch.stack(list(values.values())).sum(), values)
+
+
+def _build(spec: TermSpec) -> list[LossTerm]:
+    """The registered class of ``spec.kind``, made once per tap with a non-zero multiplier (or once on the image)."""
+    if not spec.active:
+        return []
+    kind = plugins.registry("loss_terms").get(spec.kind)
+    names = {"target": spec.target, "label": spec.label or None, **spec.options}
+    if spec.layers is None:
+        return [kind(None, spec.weight, **names)]
+    return [kind(layer, spec.weight * m, **names) for layer, m in spec.layers.items() if m]

@@ -2,9 +2,11 @@
 
 A :class:`LossRecipe` names a loss network, the taps for the feature reconstruction
 ("content") and style terms with per-layer multipliers, and the global weights
-``content_weight``, ``style_weight``, ``tv_weight``, ``pixel_weight``. The weight of a layer's
-term is global weight x layer multiplier; a term whose weight is 0 is not built, and its layers
-are not fetched. ``to_dict``/``from_dict`` give the JSON form stored in every output's metadata.
+``content_weight``, ``style_weight``, ``tv_weight``, ``pixel_weight``: the four standard terms.
+Any other term, of any registered kind (`imgperc.losses.terms.LossTerm`), is a :class:`TermSpec`
+in ``terms``. The weight of a layer's term is global weight x layer multiplier; a term whose
+weight is 0 is not built, and its layers are not fetched. ``to_dict``/``from_dict`` give the
+JSON form stored in every output's metadata.
 `imgperc.losses.perceptual.PerceptualLoss` turns a recipe into one objective. Light (no
 torch): commands build their options and defaults from these names.
 """
@@ -27,6 +29,50 @@ PIXEL_NORMS = ("l2", "l1")
 
 
 @dataclass(frozen=True)
+class TermSpec:
+    """One term of a recipe, in the vocabulary every `LossTerm` shares.
+
+    ``kind``: the registered term class (``content``, ``style``, ``tv``, ``pixel`` or a plugin's);
+    ``weight``: its global weight; ``layers``: tap -> multiplier, one term per tap (None: one term
+    on the image itself); ``target``: what it is compared with (``content``, ``style``, or any
+    name the caller passes, such as ``teacher``); ``label``: its name in reports (default: the
+    kind); ``options``: the kind's own keyword arguments (``norm`` for ``pixel``, ...).
+    """
+
+    kind: str
+    weight: float = 1.0
+    layers: Mapping[str, float] | None = None
+    target: str | None = None
+    label: str = ""
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def active(self) -> bool:
+        """Whether it builds any term (a non-zero weight, on the image or on a tap)."""
+        return bool(self.weight) and (self.layers is None or bool(self.taps))
+
+    @property
+    def taps(self) -> tuple[str, ...]:
+        """The taps it reads: those with a non-zero multiplier, none when its weight is 0."""
+        return tuple(l for l, m in (self.layers or {}).items() if m) if self.weight else ()
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["layers"] = None if self.layers is None else dict(self.layers)
+        data["options"] = dict(self.options)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "TermSpec":
+        unknown = set(data) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise InputError(f"loss term has unknown fields: {', '.join(sorted(unknown))}")
+        if "kind" not in data:
+            raise InputError("loss term has no kind")
+        return cls(**dict(data))
+
+
+@dataclass(frozen=True)
 class LossRecipe:
     """A loss network, its taps with per-layer multipliers, and the global weights."""
 
@@ -38,34 +84,55 @@ class LossRecipe:
     tv_weight: float = 0.0
     pixel_weight: float = 0.0
     pixel_norm: str = "l2"
+    terms: tuple[TermSpec, ...] = ()
     name: str = ""
     description: str = ""
 
+    def specs(self) -> tuple[TermSpec, ...]:
+        """Every term: the four standard ones (targets ``content`` and ``style``), then ``terms``."""
+        return (
+            TermSpec("content", self.content_weight, self.content_layers, target="content"),
+            TermSpec("style", self.style_weight, self.style_layers, target="style"),
+            TermSpec("tv", self.tv_weight),
+            TermSpec("pixel", self.pixel_weight, target="content", options={"norm": self.pixel_norm}),
+            *self.terms,
+        )
+
+    @property
+    def label(self) -> str:
+        """How errors name it: ``loss recipe 'NAME'``."""
+        return f"loss recipe '{self.name}'" if self.name else "loss recipe"
+
     @property
     def layers(self) -> tuple[str, ...]:
-        """Every tap the active (non-zero weight) terms read, content first."""
+        """Every tap the active (non-zero weight) terms read, in term order (content first)."""
         taps: list[str] = []
-        if self.content_weight:
-            taps += [l for l, w in self.content_layers.items() if w]
-        if self.style_weight:
-            taps += [l for l, w in self.style_layers.items() if w and l not in taps]
+        for spec in self.specs():
+            taps += [l for l in spec.taps if l not in taps]
         return tuple(taps)
 
     def validate(self) -> "LossRecipe":
         """Raise InputError for negative or non-finite weights, or layers without a network."""
-        label = f"loss recipe '{self.name}'" if self.name else "loss recipe"
+        label = self.label
         values = {f: getattr(self, f) for f in WEIGHT_FIELDS}
         values.update({f"layer {l}": w for l, w in {**self.content_layers, **self.style_layers}.items()})
+        for spec in self.terms:
+            values[f"{spec.label or spec.kind} weight"] = spec.weight
+            values.update({f"{spec.label or spec.kind} layer {l}": m for l, m in (spec.layers or {}).items()})
         for what, value in values.items():
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
                 raise InputError(f"{label}: {what.replace('_', ' ')} must be a finite number >= 0, got {value}")
         if self.pixel_norm not in PIXEL_NORMS:
             raise InputError(f"{label}: pixel norm must be one of {', '.join(PIXEL_NORMS)}, got {self.pixel_norm!r}")
+        kinds = plugins.registry("loss_terms")
+        for spec in self.terms:
+            if spec.kind not in kinds:
+                raise InputError(f"{label}: unknown loss term kind '{spec.kind}' (known: {', '.join(sorted(kinds))})")
         if self.network is None and self.layers:
             raise InputError(f"{label}: layers {', '.join(self.layers)} need a loss network")
         if self.network is not None:
             network_def(self.network).order(self.layers)
-        if not (self.layers or self.tv_weight or self.pixel_weight):
+        if not any(spec.active for spec in self.specs()):
             raise InputError(f"{label}: every term has weight 0")
         return self
 
@@ -78,6 +145,9 @@ class LossRecipe:
         data = dataclasses.asdict(self)
         data["content_layers"] = dict(self.content_layers)
         data["style_layers"] = dict(self.style_layers)
+        data["terms"] = [spec.to_dict() for spec in self.terms]
+        if not self.terms:  # stored only when used, so that runs from before `terms` existed still resume
+            del data["terms"]
         return data
 
     @classmethod
@@ -87,7 +157,7 @@ class LossRecipe:
         unknown = set(data) - known
         if unknown:
             raise InputError(f"loss recipe has unknown fields: {', '.join(sorted(unknown))}")
-        return cls(**dict(data))
+        return cls(**{**data, "terms": tuple(TermSpec.from_dict(t) for t in data.get("terms", ()))})
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)

@@ -10,14 +10,20 @@ Definitions (per image, averaged over the batch; ``phi_j`` = features at tap j, 
 - per-pixel: ``||y_hat - y||^2 / (C H W)`` on [0,1] images (``l2``), or the mean absolute
   difference ``||y_hat - y||_1 / (C H W)`` (``l1``)
 
-A term's ``forward`` returns its *weighted* value; ``name`` says what it is
-(``content:relu2_2``, ``style:relu1_2``, ``tv``, ``pixel``).
+Each term is a `LossTerm`, a small class registered by its ``kind`` (``content``, ``style``,
+``tv``, ``pixel``; plugins add others): its ``forward`` returns its *weighted* value; ``name``
+says what it is (``content:relu2_2``, ``style:relu1_2``, ``tv``, ``pixel``).
 """
 
 from __future__ import annotations
 
+from typing import ClassVar, Mapping, Optional
+
 import torch
 from torch import nn
+
+from ..errors import InputError
+from .recipe import PIXEL_NORMS
 
 
 def gram_matrix(features: torch.Tensor) -> torch.Tensor:
@@ -51,68 +57,101 @@ def pixel_loss(image: torch.Tensor, target: torch.Tensor, norm: str = "l2") -> t
     return feature_reconstruction_loss(image, target)
 
 
-class ContentTerm(nn.Module):
-    """``weight * feature_reconstruction_loss`` at one tap, against a per-call or fixed target."""
+Inputs = Mapping[Optional[str], torch.Tensor]
+"""What a term reads from: loss-network features by tap, and the image itself under ``None``."""
 
-    def __init__(self, layer: str, weight: float) -> None:
+
+class LossTerm(nn.Module):
+    """One weighted comparison of the output with a target, the way pystiche's ``ComparisonLoss`` is.
+
+    Every term shares one vocabulary: its *input* is the output's features at ``layer`` (the
+    image itself when ``layer`` is None); its *target* names what it is compared with
+    (``content``, ``style``, ``teacher``, ...; None for terms without one, such as ``tv``);
+    ``weight`` multiplies its value. A subclass sets ``kind`` (its registry name, see
+    ``register_loss_terms``) and defines ``score``; ``encode`` (e.g. a Gram matrix) is applied
+    to the input and the target alike. ``forward`` returns the weighted value; ``name`` is
+    ``label:layer`` (or ``label``), ``label`` defaulting to ``kind``.
+    """
+
+    kind: ClassVar[str]
+    compares: ClassVar[bool] = True  # whether it needs a target
+
+    def __init__(self, layer: str | None, weight: float, *, target: str | None = None, label: str | None = None) -> None:
         super().__init__()
-        self.layer, self.weight = layer, float(weight)
-        self.name = f"content:{layer}"
-        self.register_buffer("target", None)
+        self.layer, self.weight, self.target = layer, float(weight), target
+        label = label or self.kind
+        self.name = f"{label}:{layer}" if layer is not None else label
+        self.register_buffer("fixed", None)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """The representation that is compared (default: the features or image as they are)."""
+        return x
+
+    def score(self, input: torch.Tensor, target: torch.Tensor | None) -> torch.Tensor:
+        """The unweighted value for encoded ``input`` and ``target``, averaged over the batch."""
+        raise NotImplementedError
 
     @torch.no_grad()
-    def set_target(self, features: dict[str, torch.Tensor]) -> None:
-        """Fix the target features (used when ``forward`` gets no target)."""
-        self.target = features[self.layer].detach()
+    def set_target(self, inputs: Inputs) -> None:
+        """Fix the target (encoded once), used when ``forward`` gets none."""
+        self.fixed = self.encode(inputs[self.layer]).detach()
 
-    def forward(self, features: dict[str, torch.Tensor], target: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
-        reference = target[self.layer] if target is not None else self.target
-        if reference is None:
-            raise RuntimeError(f"{self.name}: no content target (pass one or call set_content first)")
-        return self.weight * feature_reconstruction_loss(features[self.layer], reference)
-
-
-class StyleTerm(nn.Module):
-    """``weight * style_loss`` at one tap; the target Gram is computed once by ``set_target``."""
-
-    def __init__(self, layer: str, weight: float) -> None:
-        super().__init__()
-        self.layer, self.weight = layer, float(weight)
-        self.name = f"style:{layer}"
-        self.register_buffer("target", None)
-
-    @torch.no_grad()
-    def set_target(self, features: dict[str, torch.Tensor]) -> None:
-        """Store the Gram matrix of the style target (batch of one, or one per output)."""
-        self.target = gram_matrix(features[self.layer]).detach()
-
-    def forward(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
-        if self.target is None:
-            raise RuntimeError(f"{self.name}: no style target set (call set_style first)")
-        return self.weight * style_loss(gram_matrix(features[self.layer]), self.target)
+    def forward(self, inputs: Inputs, target: Inputs | None = None) -> torch.Tensor:
+        reference = self.encode(target[self.layer]) if target is not None else self.fixed
+        if reference is None and self.compares:
+            raise RuntimeError(f"{self.name}: no {self.target or 'comparison'} target (pass one or call set_target first)")
+        return self.weight * self.score(self.encode(inputs[self.layer]), reference)
 
 
-class TVTerm(nn.Module):
-    """``weight * total_variation`` of the output image."""
+class ContentTerm(LossTerm):
+    """Feature reconstruction: ``feature_reconstruction_loss`` at one tap."""
 
-    name = "tv"
+    kind = "content"
 
-    def __init__(self, weight: float) -> None:
-        super().__init__()
-        self.weight = float(weight)
-
-    def forward(self, image: torch.Tensor) -> torch.Tensor:
-        return self.weight * total_variation(image)
+    def score(self, input: torch.Tensor, target: torch.Tensor | None) -> torch.Tensor:
+        return feature_reconstruction_loss(input, target)
 
 
-class PixelTerm(nn.Module):
-    """``weight * pixel_loss`` (``l2`` or ``l1``) between the output and the target image."""
+class StyleTerm(LossTerm):
+    """``style_loss`` between Gram matrices at one tap (a target of one image broadcasts).
 
-    name = "pixel"
+    ``per_entry``: divide by C^2, the mean over the C x C Gram entries instead of their sum.
+    """
 
-    def __init__(self, weight: float, norm: str = "l2") -> None:
-        super().__init__()
-        self.weight, self.norm = float(weight), norm
+    kind = "style"
 
-    def forward(self, image: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return self.weight * pixel_loss(image, target, self.norm)
+    def __init__(self, layer: str | None, weight: float, *, per_entry: bool = False, **names: str | None) -> None:
+        super().__init__(layer, weight, **names)
+        self.per_entry = per_entry
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return gram_matrix(x)
+
+    def score(self, input: torch.Tensor, target: torch.Tensor | None) -> torch.Tensor:
+        loss = style_loss(input, target)
+        return loss / input.shape[1] ** 2 if self.per_entry else loss
+
+
+class TVTerm(LossTerm):
+    """``total_variation`` of the output image (no target)."""
+
+    kind = "tv"
+    compares = False
+
+    def score(self, input: torch.Tensor, target: torch.Tensor | None) -> torch.Tensor:
+        return total_variation(input)
+
+
+class PixelTerm(LossTerm):
+    """``pixel_loss`` (``norm`` l2 or l1) between the output image and the target image."""
+
+    kind = "pixel"
+
+    def __init__(self, layer: str | None, weight: float, *, norm: str = "l2", **names: str | None) -> None:
+        if norm not in PIXEL_NORMS:
+            raise InputError(f"pixel norm must be one of {', '.join(PIXEL_NORMS)}, got {norm!r}")
+        super().__init__(layer, weight, **names)
+        self.norm = norm
+
+    def score(self, input: torch.Tensor, target: torch.Tensor | None) -> torch.Tensor:
+        return pixel_loss(input, target, self.norm)

@@ -1,7 +1,8 @@
 """An image task over image files: the body of `imgperc stylize`, `imgperc upscale` and of every
 command `imgperc.cli.image_files` makes for a plugin's task.
 
-Inputs are collected (files, folders, ``-r``) less our earlier outputs; every output is named
+Inputs are collected (files, folders, ``-r``) less our earlier outputs (`output_tags`: of any
+model or task, not only this command's); every output is named
 and checked before any work; under torchrun the inputs are shared out (`imgperc.scaleout`);
 images are read, resized (``--size``), run through the task in batches of same-size images and
 written atomically, the reading and writing in threads beside the net; a progress bar shows on
@@ -12,7 +13,7 @@ still fails at the end.
 from __future__ import annotations
 
 import dataclasses
-import inspect
+import glob
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,8 +28,7 @@ from ..errors import InputError, echo_error
 from ..inference.batching import auto_batch, same_size_batches
 from ..io import Image, collect_sources, output_paths, read_image, write_image
 from ..scaleout import Listing, main_first, processes, share
-from ..tasks import ImageTask, Transform
-from .runner import _check_output
+from ..tasks import ImageTask, Transform, check_output
 
 Finish = Callable[[Image, torch.Tensor], Image]
 
@@ -55,13 +55,13 @@ def colour_output(image: Image, pixels: torch.Tensor) -> Image:
 def run_image_task(task: ImageTask, values: dict[str, Any], files: FileOptions, *, verb: str) -> None:
     """Apply ``task`` (configured by its option ``values``) to the files, as `verb` says."""
     tag = task.tag(values)
-    sources = collect_sources(files.inputs, tag=tag, recursive=files.recursive, verb=verb)
+    sources = collect_sources(files.inputs, tag=tag, recursive=files.recursive, verb=verb, other_tags=output_tags())
     targets = output_paths(sources, tag=tag, output=files.output)
     for target in targets:
         check_writable(target, overwrite=files.force)
     with processes(files.device) as runtime:
         with main_first(runtime):
-            transform = _prepare(task, values, files.device)
+            transform = task.transform(values, files.device)
         mine = share(list(zip(sources, targets)), runtime)
         listing = Listing(runtime, quiet=files.quiet)
         label = verb if not runtime.distributed else f"{verb} (process {runtime.rank + 1} of {runtime.world})"
@@ -72,7 +72,9 @@ def run_image_task(task: ImageTask, values: dict[str, Any], files: FileOptions, 
             echo_error(error)
 
         finish = task.finish or colour_output
-        with count_progress("images", "images/s", enabled=len(sources) > 1 and runtime.main and not files.quiet) as progress:
+        with count_progress(
+            "images", "images/s", enabled=len(sources) > 1 and runtime.main and not files.quiet, feedback=runtime.main and not files.quiet
+        ) as progress:
             bar = progress.add_task(label, total=len(mine))
             on_unreadable = skip if len(sources) > 1 else None
             for index, target in transform_files(mine, transform, finish, size=files.size, force=files.force, on_unreadable=on_unreadable):
@@ -81,6 +83,17 @@ def run_image_task(task: ImageTask, values: dict[str, Any], files: FileOptions, 
         listing.close("images")
         if unreadable:
             raise InputError(f"{len(unreadable)} of {len(mine)} images could not be read (see above)")
+
+
+def output_tags() -> list[str]:
+    """fnmatch patterns of every tag imgperc's outputs may carry (``NAME.TAG.EXT``): the name and
+    aliases of every model (hub and user-trained, any task), and each image task's ``tag_patterns``."""
+    from .. import hub, plugins
+    from ..hub.user import user_models
+
+    names = {name for spec in hub.specs().values() for name in (spec.id, *spec.aliases)} | set(user_models())
+    patterns = {pattern for task in plugins.registry("image_tasks").items.values() for pattern in task.tag_patterns}
+    return sorted({glob.escape(name) for name in names} | patterns)
 
 
 def transform_files(
@@ -127,7 +140,7 @@ def transform_files(
                 batch = torch.stack([image.pixels for _, _, image in group])
                 with torch.inference_mode():
                     result = transform(batch)
-                _check_output(batch, result, scale)
+                check_output(batch, result, scale)
                 yield from _written(behind)
                 behind = [(index, target, writer.submit(write, target, image, pixels))
                           for (index, target, image), pixels in zip(group, result.to("cpu", torch.float32))]
@@ -146,10 +159,3 @@ def _written(pending: list[tuple[int, Path, Future[None]]]) -> Iterator[tuple[in
         pending.pop(0)
         yield index, target
 
-
-def _prepare(task: ImageTask, values: dict[str, Any], device: str) -> Transform:
-    """``task.prepare(**values)``, given ``device`` too where it takes one."""
-    parameters = inspect.signature(task.prepare).parameters.values()
-    if any(p.name == "device" or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
-        return task.prepare(**values, device=device)
-    return task.prepare(**values)

@@ -21,8 +21,8 @@ def summary(record: dict[str, Any]) -> str:
 class Display:
     """Live progress for rank 0 (silent elsewhere)."""
 
-    def __init__(self, enabled: bool) -> None:
-        self.console = Console(stderr=True)
+    def __init__(self, enabled: bool, console: Console | None = None) -> None:
+        self.console = console or Console(stderr=True)
         self.enabled = enabled
         self.live = enabled and self.console.is_terminal
         self._progress: Progress | None = None
@@ -36,8 +36,8 @@ class Display:
         if not self.live:
             return
         self._progress = Progress(
-            TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
-            TextColumn("{task.fields[status]}"), console=self.console, transient=False,
+            TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(), TextColumn("elapsed"), TimeElapsedColumn(),
+            TextColumn("ETA"), TimeRemainingColumn(), TextColumn("{task.fields[status]}"), console=self.console, transient=False,
         )
         self._task = self._progress.add_task("train", total=total, completed=done, status="")
         self._progress.start()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Mapping
 
 import torch
 from torch import nn
@@ -30,6 +30,8 @@ class TrainJob(ABC):
     architecture: str
     config: dict[str, Any]
     files: list[Path]
+    # signature fields named otherwise than their option, ``--field-name`` (None: no option)
+    option_names: ClassVar[Mapping[str, str | None]] = {}
 
     @abstractmethod
     def build_net(self) -> nn.Module:

@@ -70,16 +70,61 @@ def _signature(job: TrainJob, settings: TrainSettings, runtime: Runtime) -> dict
     }
 
 
-def _prepare_folder(out: Path, signature: dict[str, Any], settings: TrainSettings) -> None:
-    """Create the run folder, or check that the one there holds this run (rank 0 only)."""
+# Signature fields named otherwise than their option (any other field reads as ``--field-name``);
+# None: a field that follows from another one.
+OPTION_NAMES = {"architecture": "--arch", "network": "--loss-network", "name": "--preset",
+                "processes": "the number of processes", "description": None, "content_layers": None}
+
+
+def _leaves(value: Any, path: tuple[str, ...] = ()) -> dict[tuple[str, ...], Any]:
+    """Every value of a signature by its path (a tuple of keys); dicts are walked into, but for
+    layer maps (``style_layers``: one option's value)."""
+    if not isinstance(value, dict) or (path and path[-1].endswith("_layers")):
+        return {path: value}
+    return {leaf: v for key, item in value.items() for leaf, v in _leaves(item, (*path, key)).items()}
+
+
+def _differences(previous: dict[str, Any], signature: dict[str, Any], names: dict[str, str | None]) -> list[str]:
+    """The options that differ between two run signatures, as the user sets them, with their
+    values. Of a dict naming a preset (a recipe's ``name``), only a changed name is shown: the
+    rest follows from it."""
+    old = _leaves({k: previous.get(k) for k in signature})
+    new = _leaves(signature)
+    renamed = {path[:-1] for path in new if path[-1] == "name" and old.get(path) != new[path]}
+    shown: dict[str, str] = {}
+    for path in sorted(set(old) | set(new)):
+        if old.get(path) == new.get(path) or (path[:-1] in renamed and path[-1] != "name"):
+            continue
+        key = path[-1]
+        label = names.get(key, OPTION_NAMES.get(key, f"--{key.replace('_', '-')}"))
+        if label is not None and label not in shown:
+            values = (old.get(path), new.get(path))
+            plain = all(v is None or isinstance(v, (str, int, float)) for v in values)
+            shown[label] = f"{label} ({values[0]} there, {values[1]} now)" if plain else label
+    return list(shown.values())
+
+
+def _clear(out: Path) -> None:
+    """Delete what a run wrote in ``out`` (and nothing else)."""
+    for entry in RUN_ENTRIES:
+        target = out / entry
+        if target.is_dir():
+            shutil.rmtree(target)
+        else:
+            target.unlink(missing_ok=True)
+
+
+def _prepare_folder(out: Path, signature: dict[str, Any], settings: TrainSettings,
+                    names: dict[str, str | None] | None = None) -> str | None:
+    """Create the run folder, or check that the one there holds this run (rank 0 only).
+
+    A run there that never reached its first checkpoint holds nothing to resume: it starts over
+    with the new options, and the line saying so is returned. ``names``: the job's own
+    signature fields named otherwise than their option (`TrainJob.option_names`).
+    """
     run_file = out / RUN_FILE
     if settings.force and out.is_dir():
-        for entry in RUN_ENTRIES:
-            target = out / entry
-            if target.is_dir():
-                shutil.rmtree(target)
-            else:
-                target.unlink(missing_ok=True)
+        _clear(out)
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} is a file, not a folder")
     if run_file.is_file():
@@ -87,18 +132,29 @@ def _prepare_folder(out: Path, signature: dict[str, Any], settings: TrainSetting
             previous = json.loads(run_file.read_text())
         except ValueError:
             raise InputError(f"{run_file} is damaged; use --force to start over") from None
-        changed = sorted(k for k in signature if previous.get(k) != signature[k])
-        if changed:
-            raise InputError(
-                f"run folder {out} holds a run with different {', '.join(changed)}; "
-                "use another --out, or --force to start over"
-            )
-        return
+        if all(previous.get(k) == v for k, v in signature.items()):  # fields no longer recorded are ignored
+            return None
+        if checkpoint.latest(out / "checkpoints") is None and not (out / MODEL_FILE).exists():
+            _clear(out)
+            _write_run_file(run_file, signature)
+            return f"run folder {out} never reached its first checkpoint: starting it over with these options"
+        if previous.get("task") != signature.get("task"):
+            raise InputError(f"run folder {out} holds an `imgperc train {previous.get('task')}` run; use another --out, or --force to start over")
+        changed = _differences(previous, signature, names or {})
+        raise InputError(
+            f"run folder {out} holds a run with different {', '.join(changed)}; "
+            "run it with the same options to resume it, or use another --out, or --force to start over"
+        )
     if out.is_dir() and any(out.iterdir()):
         others = [p.name for p in out.iterdir() if p.name not in RUN_ENTRIES]
         if others:
             raise InputError(f"--out {out} is a folder with other files in it ({', '.join(sorted(others)[:3])}); choose an empty or new folder")
     out.mkdir(parents=True, exist_ok=True)
+    _write_run_file(run_file, signature)
+    return None
+
+
+def _write_run_file(run_file: Path, signature: dict[str, Any]) -> None:
     with atomic_path(run_file, overwrite=True) as tmp:
         tmp.write_text(json.dumps(signature, indent=2, sort_keys=True))
 
@@ -182,7 +238,9 @@ class _Trainer:
         if settings.name:
             check_user_name(settings.name, overwrite=settings.force)
         if runtime.main:
-            _prepare_folder(self.out, signature, settings)
+            restarted = _prepare_folder(self.out, signature, settings, job.option_names)
+            if restarted:
+                self.display.message(restarted)
         runtime.barrier()
         torch.manual_seed(settings.seed)
         net = job.build_net().to(runtime.device)

@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 import click
 
-from ..choices import DEVICES, PRECISIONS
+from ..cli.options import device_option, precision_option
 from ..errors import InputError
 from ..limits import FINITE_FLOAT
 
@@ -69,10 +69,8 @@ def common_options(*, iterations: int, batch_size: int) -> Callable[[Callable[..
         click.option("--init", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
                      help="Start from the weights of this model file (same architecture and config), e.g. to fine-tune."),
         click.option("--seed", type=int, default=0, show_default=True, help="Seed of the net's initialisation and the data order."),
-        click.option("--precision", type=click.Choice(PRECISIONS), default="auto", show_default=True,
-                     help="Autocast precision. auto: bf16 where the device computes it natively (GPUs since Ampere, "
-                          "CPUs with AMX or AVX512-BF16), fp16 on older GPUs, else fp32."),
-        click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True),
+        precision_option(),
+        device_option(),
         click.option("--checkpoint-every", type=int, default=1000, show_default=True, help="Checkpoint interval (0: only at the end and on interrupts)."),
         click.option("--preview-every", type=int, default=500, show_default=True, help="Preview interval (0: none but the final one)."),
         click.option("--log-every", type=int, default=10, show_default=True, help="Log interval."),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 from dataclasses import dataclass
 from typing import Any, Iterator
@@ -11,6 +10,7 @@ from typing import Any, Iterator
 import torch
 import torch.distributed as dist
 
+from .. import settings
 from ..errors import InputError
 from ..inference import select_device
 from ..precision import DTYPES
@@ -72,10 +72,9 @@ def start_runtime(device: str) -> Runtime:
     torchrun sets WORLD_SIZE, RANK and LOCAL_RANK; the backend is nccl on CUDA, gloo on CPU.
     """
     target = select_device(device)
-    world = int(os.environ.get("WORLD_SIZE", "1"))
+    world, rank, local, _ = settings.launch()
     if world <= 1:
         return Runtime(target)
-    rank, local = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
     if target.type == "cuda":
         if local >= torch.cuda.device_count():
             raise InputError(f"process {local} of this machine has no GPU (only {torch.cuda.device_count()})")

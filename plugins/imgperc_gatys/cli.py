@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from imgperc.atomic import atomic_path, check_writable
+from imgperc.cli.options import SIZE_MIN, device_option, force_option, output_option, quiet_option, size_option
 from imgperc.errors import InputError
 from imgperc.limits import FiniteFloatRange
 
@@ -71,23 +72,24 @@ def _write_log(path: Path, rows: list[dict[str, Any]], recipe: dict[str, Any], f
 @click.command("gatys")
 @click.argument("content", type=click.Path(path_type=Path))
 @click.option("--style", "style", required=True, type=click.Path(path_type=Path), help="Style image.")
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="Output image [default: CONTENT.gatys.EXT beside it].")
-@click.option("--iterations", type=click.IntRange(min=1), default=500, show_default=True)
+@output_option("Output image [default: CONTENT.gatys.EXT beside it].")
+@click.option("--iterations", type=click.IntRange(min=1), default=500, show_default=True, help="Optimisation steps of the image (L-BFGS or Adam).")
 @click.option("--optimizer", type=click.Choice(OPTIMIZERS), default="lbfgs", show_default=True, help="Projected L-BFGS or Adam.")
 @click.option("--lr", type=FiniteFloatRange(min=0, min_open=True), help="Step size [default: 1.0 for lbfgs, 0.02 for adam].")
 @click.option("--init", type=click.Choice(INITS), default="noise", show_default=True, help="Start from white noise or the content.")
-@click.option("--size", type=click.IntRange(min=16), default=512, show_default=True, help="Longest side of the content, in pixels.")
-@click.option("--style-size", type=click.IntRange(min=16), help="Longest side of the style image [default: --size].")
+@size_option(default=512)
+@click.option("--style-size", type=click.IntRange(min=SIZE_MIN), help="Longest side of the style image [default: --size].")
 @click.option("--preset", metavar="NAME", help="Loss recipe preset [default: paper, or the network's own].")
 @click.option("--loss-network", metavar="NAME", help="Loss network (vgg16, vgg19, ...).")
 @click.option("--content-weight", type=FiniteFloatRange(min=0), metavar="W", help="Override the recipe's content weight.")
 @click.option("--style-weight", type=FiniteFloatRange(min=0), metavar="W", help="Override the recipe's style weight.")
 @click.option("--tv-weight", type=FiniteFloatRange(min=0), metavar="W", help="Override the recipe's total-variation weight.")
 @click.option("--save-every", type=click.IntRange(min=1), metavar="N", help="Also save the image every N iterations.")
-@click.option("--log", type=click.Path(path_type=Path), help="Write the objective per iteration to FILE.csv or FILE.json.")
+@click.option("--log", type=click.Path(path_type=Path), metavar="FILE", help="Write the objective per iteration to FILE: a .csv or .json file.")
 @click.option("--seed", type=int, help="Seed for the noise initialisation.")
-@click.option("--force", is_flag=True, help="Overwrite existing output files.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
+@device_option()
+@force_option()
+@quiet_option()
 @click.pass_context
 def gatys_command(
     ctx: click.Context,
@@ -108,6 +110,7 @@ def gatys_command(
     save_every: int | None,
     log: Path | None,
     seed: int | None,
+    device: str,
     force: bool,
     quiet: bool,
 ) -> None:
@@ -118,22 +121,27 @@ def gatys_command(
     """
     import torch
 
+    from imgperc.inference import select_device
     from imgperc.io import write_image
-    from imgperc.losses import PerceptualLoss, resolve_recipe
+    from imgperc.losses import PerceptualLoss, resolve_recipe, with_available_network
 
     target, sidecar, snapshots = _paths(content, output, log, save_every, iterations, force)
-    recipe = resolve_recipe(
-        preset, network=loss_network, content_weight=content_weight, style_weight=style_weight, tv_weight=tv_weight
+    on = select_device(device)
+    content_image = _load(content, size)
+    style_image = _load(style, style_size or size)
+    recipe = with_available_network(
+        lambda network: resolve_recipe(
+            preset, network=network or loss_network, content_weight=content_weight, style_weight=style_weight, tv_weight=tv_weight
+        ),
+        fallback=preset is None and loss_network is None,
     )
     verbose = (ctx.find_root().obj or {}).get("verbose", 0)
     if verbose:
         click.echo(f"loss recipe: {recipe.to_json()}", err=True)
-    content_image = _load(content, size)
-    style_image = _load(style, style_size or size)
-    loss = PerceptualLoss(recipe)
-    content_pixels = content_image.pixels[None]
+    loss = PerceptualLoss(recipe).to(on)
+    content_pixels = content_image.pixels[None].to(on)
     loss.set_content(content_pixels)
-    loss.set_style(style_image.pixels[None])
+    loss.set_style(style_image.pixels[None].to(on))
     generator = torch.Generator().manual_seed(seed) if seed is not None else None
     start = initial_image(content_pixels, init, generator)
 
@@ -154,14 +162,14 @@ def gatys_command(
         rows.append({"iteration": step.iteration, "seconds": round(step.seconds, 4), **step.values})
         progress.update(task, completed=step.iteration, terms=_term_text(step.values))
         if step.iteration in snapshots:
-            write_image(snapshots[step.iteration], content_image.with_pixels(step.image[0]), overwrite=force)
+            write_image(snapshots[step.iteration], content_image.with_pixels(step.image[0].cpu()), overwrite=force)
 
     with progress:
         task = progress.add_task("gatys", total=iterations, terms="")
         result = optimize(loss, start, iterations, optimizer=optimizer, lr=lr, on_step=on_step)
 
     seconds = rows[-1]["seconds"]
-    write_image(target, content_image.with_pixels(result[0]), overwrite=force)
+    write_image(target, content_image.with_pixels(result[0].cpu()), overwrite=force)
     meta = {
         "command": "gatys",
         "content": str(content),

@@ -9,8 +9,8 @@ from imgperc.cli.image_files import ImageFilesCommand, model_rows
 from imgperc.inference import engine_options
 from imgperc.tasks import BenchNet, ImageTask
 
-from .models import BICUBIC, TASK
-from .upscale import PAD, finish_upscaled, prepare, tag
+from .models import BICUBIC, TASK, default_model
+from .upscale import PAD, bind, finish_upscaled, prepare, tag
 
 SCALES = ("4", "8")
 MODEL_HELP = "bicubic, a built-in or hub model, a model you trained (`imgperc train sr --name`), or a model file."
@@ -28,10 +28,7 @@ def sr_options() -> tuple[click.Option, ...]:
             help="Match each output channel's histogram to the input's (the paper's post-processing; the "
                  "built-in fidelity and perceptual models need none; never for bicubic).",
         ),
-        *engine_options(
-            "Run large inputs in tiles of N low-resolution pixels, overlapping and blended "
-            "(auto: only inputs whose output does not fit in memory)."
-        ),
+        *engine_options(),
     )
 
 
@@ -44,8 +41,11 @@ def sr_task() -> ImageTask:
         options=sr_options(),
         prepare=prepare,
         tag=tag,
+        tag_patterns=tuple(pattern for x in SCALES for pattern in (f"x{x}", f"x{x}-*")),
         finish=finish_upscaled,
+        default_model=default_model,
         bench=BenchNet("sr-shuffle", {"scale": 4}, pad=PAD),
+        bind=bind,
     )
 
 

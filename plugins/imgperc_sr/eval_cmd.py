@@ -9,15 +9,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from imgperc.hub import builtin_specs
 from imgperc.inference import report_options
-from imgperc.report import ReportFiles
+from imgperc.report import ReportFiles, print_table
 
 from .choices import DEGRADATIONS
 from .cli import MODEL_HELP, SCALES
-from .models import BICUBIC, builtin_specs, choose
+from .models import BICUBIC, choose
+from .plugin import weights_folder
 from .upscale import load_upscaler
 
 if TYPE_CHECKING:
@@ -27,22 +30,24 @@ if TYPE_CHECKING:
 
 
 def _table(result: Evaluation, title: str) -> Table:
-    table = Table(title=title)
-    table.add_column("image")
-    table.add_column("size", justify="right")
-    for method in result.methods:
-        table.add_column(f"{method}\nPSNR", justify="right")
-        table.add_column("SSIM", justify="right")
-        table.add_column("grid", justify="right")
+    """One row per image and method, then the means: as narrow whatever the number of methods,
+    with image names and model ids never cut."""
+    table = Table(title=title, box=box.SIMPLE_HEAD)
+    for name in ("image", "size", "method"):
+        table.add_column(name, no_wrap=True, justify="right" if name == "size" else "left")
+    for name in ("PSNR", "SSIM", "grid"):
+        table.add_column(name, no_wrap=True, justify="right")
 
     def cells(score: Score) -> tuple[str, str, str]:
         return f"{score.psnr:.2f}", f"{score.ssim:.4f}", f"{score.grid:.2f}"
 
+    last = len(result.methods) - 1
     for image in result.images:
-        table.add_row(image.image, f"{image.width}x{image.height}", *(c for m in result.methods for c in cells(image.scores[m])))
-    means = result.means()
-    table.add_section()
-    table.add_row("mean", "", *(c for m in result.methods for c in cells(means[m])), style="bold")
+        for k, method in enumerate(result.methods):
+            first = (image.image, f"{image.width}x{image.height}") if k == 0 else ("", "")
+            table.add_row(*first, method, *cells(image.scores[method]), end_section=k == last)
+    for k, (method, score) in enumerate(result.means().items()):
+        table.add_row("mean" if k == 0 else "", "", method, *cells(score), style="bold")
     return table
 
 
@@ -80,7 +85,7 @@ def eval_sr_command(
     from .evaluate import evaluate
 
     factor = int(scale)
-    names = list(dict.fromkeys([BICUBIC, *(models or (s.id for s in builtin_specs() if s.extra["scale"] == factor))]))
+    names = list(dict.fromkeys([BICUBIC, *(models or (s.id for s in builtin_specs(weights_folder()) if s.extra["scale"] == factor))]))
     choices = [choose(name, factor) for name in names]
     files = collect_inputs([data])
     stem = f"eval-sr-{data.resolve().name}-x{factor}" + ("" if degradation == BICUBIC else f"-{degradation}")
@@ -99,5 +104,5 @@ def eval_sr_command(
 
     result = evaluate(files, factor, upscalers, degradation=degradation, data=data, histogram_match=histogram_match, on_image=on_image)
     title = f"{data.name} x{factor}, {degradation} degradation: PSNR (dB) and SSIM on Y, {factor}-pixel border"
-    Console(width=max(100, 24 + 16 * len(names))).print(_table(result, title))
+    print_table(_table(result, title))
     report.write(result.to_csv(), result.to_json())

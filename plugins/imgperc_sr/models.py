@@ -1,7 +1,9 @@
 """Super-resolution models: the built-in ones shipped in ``weights/``, and picking a model.
 
 Built-in models are found from the files present: each ``weights/NAME.safetensors`` of task
-``sr`` becomes the hub model ``NAME`` (``builtin``: no download, works offline). Their metadata
+``sr`` becomes the hub model ``NAME`` (``builtin``: no download, works offline; the plugin
+declares the folder, `imgperc.hub.register_weights` registers it, `builtin_spec` describes each
+file and `scores` turns `imgperc eval sr` results into the ``--scores`` of `imgperc models ship`). Their metadata
 gives the scale and the loss (``perceptual``, ``l1``, ``feat`` or ``pixel``); ``-x 4`` and
 ``-x 8`` without ``--model`` use the perceptual model of that scale (sharp, no grid). ``--model`` takes ``bicubic`` (the baseline), or
 what the core's `imgperc.hub.resolve` finds: a hub model, a user-trained model (``imgperc
@@ -18,11 +20,10 @@ from imgperc import hub
 from imgperc.errors import InputError, ModelNotAvailable, PluginError
 from imgperc.hub import ResolvedModel, resolve_model
 
-from . import plugin
-
 TASK = "sr"
 BICUBIC = "bicubic"
 DEFAULT_LOSS = "perceptual"
+DEFAULT_SCALE = 4  # of `imgperc.upscale` without a scale or a model
 LOSS_NAMES = {
     "perceptual": "perceptual: sharp detail, no grid (the default)",
     "l1": "fidelity: highest PSNR/SSIM (L1 loss)",
@@ -48,9 +49,8 @@ def _describe(meta: dict[str, Any], scale: int) -> str:
     return ", ".join(p for p in parts if p)
 
 
-def builtin_spec(path: Path) -> hub.ModelSpec:
+def builtin_spec(path: Path, meta: Mapping[str, Any]) -> hub.ModelSpec:
     """The built-in hub entry for one super-resolution model file (named after the file)."""
-    meta = hub.builtin_metadata(path, TASK, LABEL)
     scale = model_scale(meta)
     if scale is None:
         raise PluginError(f"built-in model {path.name} is a super-resolution model without a scale")
@@ -64,10 +64,20 @@ def builtin_spec(path: Path) -> hub.ModelSpec:
     )
 
 
-def builtin_specs(folder: Path | None = None) -> list[hub.ModelSpec]:
-    """A built-in hub entry for every model file in ``folder`` (``weights/``)."""
-    folder = plugin.WEIGHTS_DIR if folder is None else folder
-    return [builtin_spec(path) for path in sorted(folder.glob("*.safetensors"))]
+def scores(result: Mapping[str, Any], method: str, meta: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """An `imgperc eval sr` JSON's means for ``method`` as a shipped model's ``scores`` entry:
+    PSNR, SSIM and grid, keyed by data set and scale (and degradation, if not the benchmark's)."""
+    means = result["mean"][method]
+    key = f"{Path(result['data']).name}-x{result['scale']}"
+    if result["degradation"] != "bicubic":
+        key += f"-{result['degradation']}"
+    return key, {"psnr": round(means["psnr"], 2), "ssim": round(means["ssim"], 4), "grid": round(means["grid"], 3),
+                 "histogram_match": result["histogram_match"]}
+
+
+def default_model(scale: int | str | None = None) -> str:
+    """The id of the default model for ``scale`` (None: x4), the ``sr`` task's ``default_model``."""
+    return default_spec(int(scale) if scale is not None else DEFAULT_SCALE).id
 
 
 def default_spec(scale: int) -> hub.ModelSpec:
@@ -116,7 +126,11 @@ def choose(model: str | Path | None, scale: int | None) -> SRChoice:
         if scale is None:
             raise InputError("--model bicubic needs the upscaling factor: -x 4 or -x 8")
         return SRChoice(scale, BICUBIC, _tag(scale, BICUBIC))
-    found = resolve_model(model, TASK, label=LABEL, also=(BICUBIC,))
+    return model_choice(resolve_model(model, TASK, label=LABEL, also=(BICUBIC,)), scale)
+
+
+def model_choice(found: ResolvedModel, scale: int | None) -> SRChoice:
+    """The choice of a resolved model, checked against ``-x`` (None: the model's own scale)."""
     model_x = model_scale(found.meta)
     if model_x is None:
         if scale is None:

@@ -6,13 +6,13 @@ so `imgperc --help` and `imgperc plugins` never import torch; the modules load w
 
 from __future__ import annotations
 
-from functools import partial
 from pathlib import Path
 
 import click
 
 from imgperc import hookimpl
 from imgperc.hookspecs import Register
+from imgperc.hub.builtin import WeightsFolder, register_weights
 from imgperc.lazy import Deferred, LazyCommand
 
 TASK = "sr"
@@ -24,10 +24,10 @@ NETS = {
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"  # the built-in models (see .models)
 
 
-def _builtin_spec(path: Path):
-    from .models import builtin_spec
-
-    return builtin_spec(path)
+def weights_folder(folder: Path | None = None) -> WeightsFolder:
+    """The built-in models: ``WEIGHTS_DIR`` (or ``folder``), described by `.models`."""
+    return WeightsFolder(TASK, folder or WEIGHTS_DIR, "super-resolution model", "imgperc_sr.models:builtin_spec",
+                         scores="imgperc_sr.models:scores")
 
 
 @hookimpl
@@ -38,8 +38,7 @@ def register_transform_nets(register: Register) -> None:
 
 @hookimpl
 def register_models(register: Register) -> None:
-    for path in sorted(WEIGHTS_DIR.glob("*.safetensors")):
-        register(path.stem, Deferred(partial(_builtin_spec, path)))
+    register_weights(register, weights_folder())
 
 
 @hookimpl

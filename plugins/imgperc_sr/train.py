@@ -24,7 +24,7 @@ from imgperc.errors import ConfigError, InputError
 from imgperc.lazy import load
 from imgperc.netconfig import full_config
 from imgperc.io import read_image, resize
-from imgperc.losses import LossReport, PerceptualLoss, get_preset, resolve_recipe
+from imgperc.losses import LossRecipe, LossReport, PerceptualLoss, get_preset, resolve_recipe, with_available_network
 from imgperc.train import TrainJob, list_images
 
 from .choices import LOSSES
@@ -98,6 +98,7 @@ class SRJob(TrainJob):
     """A super-resolution net for one scale factor."""
 
     task = TASK
+    option_names = {"name": "--loss/--preset"}
 
     def __init__(
         self,
@@ -130,16 +131,22 @@ class SRJob(TrainJob):
         self.files = list_images(self.data)
         self.scale, self.patch_size, self.loss_kind = scale, patch_size, loss
         self.architecture, self.degradation, self.augment_data = arch, degradation, augment_data
-        self.recipe = resolve_recipe(preset or default_preset(loss, loss_network), network=loss_network,
-                                     content_weight=content_weight, tv_weight=tv_weight, pixel_weight=pixel_weight)
-        if self.recipe.style_layers and self.recipe.style_weight:
-            raise InputError(f"loss recipe '{self.recipe.name}' has a style term; super-resolution needs none")
         given = {"scale": scale, "channels": channels, "residual_blocks": residual_blocks,
                  "skip": skip if arch == "sr-johnson" else None}
         try:
             self.config: dict[str, Any] = full_config(ARCHITECTURES[arch], {k: v for k, v in given.items() if v is not None})
         except ConfigError as exc:
             raise InputError(f"--channels/--residual-blocks: {exc}") from None
+
+        def recipe_on(network: str | None) -> LossRecipe:
+            network = network or loss_network
+            recipe = resolve_recipe(preset or default_preset(loss, network), network=network,
+                                    content_weight=content_weight, tv_weight=tv_weight, pixel_weight=pixel_weight)
+            if recipe.style_layers and recipe.style_weight:
+                raise InputError(f"loss recipe '{recipe.name}' has a style term; super-resolution needs none")
+            return recipe
+
+        self.recipe = with_available_network(recipe_on, fallback=preset is None and loss_network is None)
         self.objective: PerceptualLoss | None = None
 
     def build_net(self) -> nn.Module:

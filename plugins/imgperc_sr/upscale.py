@@ -17,12 +17,14 @@ from typing import TYPE_CHECKING, Any
 
 from imgperc.errors import InputError
 
-from .models import SRChoice, choose
+from .models import SRChoice, choose, model_choice
 
 if TYPE_CHECKING:
     import torch
     from torch import nn
 
+    from imgperc.hub import ResolvedModel
+    from imgperc.inference import Engine
     from imgperc.io import Image
 
 PAD = 16  # low-resolution pixels of reflection around the input: more than the net's reach
@@ -68,11 +70,21 @@ def load_upscaler(
 
     if choice.is_bicubic:
         return Upscaler(choice.scale, choice.tag)
-    net = choice.model.load().net
-    net_scale = getattr(net, "scale", choice.scale)
+    engine = Engine(choice.model.load().net, device=device, precision=precision, tile=tile)
+    return _upscaler(engine, choice, histogram_match)
+
+
+def bind(engine: Engine, model: ResolvedModel, *, scale: str | int | None = None, histogram_match: bool = False) -> Upscaler:
+    """The upscaler of a net already in ``engine`` (``ImageTask.bind`` of the ``sr`` task);
+    ``scale``, if given, must be the model's."""
+    return _upscaler(engine, model_choice(model, int(scale) if scale is not None else None), histogram_match)
+
+
+def _upscaler(engine: Engine, choice: SRChoice, histogram_match: bool) -> Upscaler:
+    net_scale = getattr(engine.net, "scale", choice.scale)
     if net_scale != choice.scale:
         raise InputError(f"model '{choice.name}' builds an x{net_scale} net but says x{choice.scale}")
-    return Upscaler(choice.scale, choice.tag, Engine(net, device=device, precision=precision, tile=tile), histogram_match)
+    return Upscaler(choice.scale, choice.tag, engine, histogram_match)
 
 
 def _gray(pixels: torch.Tensor) -> torch.Tensor:

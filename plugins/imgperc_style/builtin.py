@@ -1,10 +1,11 @@
 """Built-in style models: the fast styles shipped in ``weights/``.
 
 They are student nets `imgperc distill` trained from the pretrained styles (``light`` net, fp16,
-a few hundred KB each), put there by ``tools/ship_weights.py``. Each ``weights/NAME.safetensors``
+a few hundred KB each), put there by `imgperc models ship`. Each ``weights/NAME.safetensors``
 of task ``style`` is the hub model ``NAME`` (``builtin``: no download, works offline; the plugin
-registers it by the file's stem), described from its metadata: the style, its teacher, the
-student net and, where the ship tool recorded them (``cost``), the FLOPs saved.
+declares the folder, `imgperc.hub.register_weights` registers it), described from its metadata:
+the style, its teacher, the student net and, where shipping recorded them (``cost``), the
+FLOPs saved. `ship_metadata` and `scores` are what `imgperc models ship` asks this plugin for.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from imgperc import hub
+from imgperc.errors import ModelNotAvailable
+from imgperc.hub.ship import find_method, portable
 
-from . import plugin
 from .ml5_styles import STYLES
 
-TASK = "style"
 ML5_LICENSE = "MIT (derived from the MIT-licensed ml5 nets)"
+COST_IMAGE = 512  # the side of the image ``cost`` is counted on (plus the reflection padding)
 
 
 def _style_name(meta: Mapping[str, Any]) -> str:
@@ -49,21 +51,70 @@ def _source(meta: Mapping[str, Any]) -> str:
     return f"distilled by imgperc (`imgperc distill --teacher {teacher}`) on {folder}{photos}{steps}"
 
 
-def builtin_spec(path: Path) -> hub.ModelSpec:
+def builtin_spec(path: Path, meta: Mapping[str, Any]) -> hub.ModelSpec:
     """The built-in hub entry for one style model file (named after the file)."""
-    meta = hub.builtin_metadata(path, TASK, "style")
     teacher = meta.get("teacher") or {}
     return hub.builtin_model(
         path,
         meta,
         description=describe(meta),
         source=_source(meta),
-        license=ML5_LICENSE if teacher.get("architecture") == "ml5" else "MIT",
+        license=ML5_LICENSE if teacher.get("architecture") == "ml5" else None,
         extra={"style": meta.get("style"), "teacher": teacher.get("name")},
     )
 
 
-def builtin_specs(folder: Path | None = None) -> list[hub.ModelSpec]:
-    """A built-in hub entry for every model file in ``folder`` (``weights/``)."""
-    folder = plugin.WEIGHTS_DIR if folder is None else folder
-    return [builtin_spec(path) for path in sorted(folder.glob("*.safetensors"))]
+def _sig(value: float) -> float:
+    return float(f"{value:.4g}")
+
+
+def _gflop(arch: str, config: Mapping[str, Any] | None, side: int) -> float:
+    """One forward pass of ``arch`` on a ``side`` square (counted on the meta device)."""
+    import torch
+
+    from imgperc import plugins
+    from imgperc.inference.bench import net_gflop
+
+    with torch.device("meta"):
+        net = plugins.registry("transform_nets").get(arch)(**(config or {}))
+    return _sig(net_gflop(net, (1, 3, side, side)))
+
+
+def ship_metadata(meta: Mapping[str, Any]) -> dict[str, Any]:
+    """What `imgperc models ship` adds to a distilled style: its teacher's source and licence
+    (the student's licence), and ``cost``: its GFLOP and its teacher's for a 512x512 image as
+    `imgperc stylize` runs it (reflection-padded), which its description quotes."""
+    teacher = dict(meta.get("teacher") or {})
+    if not teacher.get("architecture"):
+        return {}
+    added: dict[str, Any] = {}
+    try:
+        spec = hub.find_spec(teacher.get("name") or "")
+    except ModelNotAvailable:  # a teacher given as a file
+        spec = None
+    if spec is not None:
+        added["license"] = spec.license
+        added["teacher"] = {**teacher, "source": spec.source, "license": spec.license}
+    from imgperc.inference import DEFAULT_PAD
+
+    side = COST_IMAGE + 2 * DEFAULT_PAD
+    added["cost"] = {"side": side, "gflop": _gflop(meta["architecture"], meta.get("config"), side),
+                     "teacher_gflop": _gflop(teacher["architecture"], teacher.get("config"), side)}
+    return added
+
+
+def scores(result: Mapping[str, Any], method: str, meta: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """An `imgperc eval style` JSON's means for ``method`` as a shipped style's ``scores`` entry:
+    the mean style and content losses, the photos and data folder, and, where the teacher was
+    evaluated in the same file, the teacher's means and the ratios model / teacher."""
+    mine = result["mean"][method]
+    entry = {"style_loss": _sig(mine["style"]), "content_loss": _sig(mine["content"]), "photos": len(result["images"]),
+             "data": portable(result["data"]), "size": result["size"], "style_image": Path(result["style_image"]).name,
+             "recipe": result["recipe"].get("name")}
+    teacher = (meta.get("teacher") or {}).get("name")
+    found = find_method(result["mean"], teacher) if teacher else None
+    if found is not None:
+        theirs = result["mean"][found]
+        entry["teacher"] = {"name": teacher, "style_loss": _sig(theirs["style"]), "content_loss": _sig(theirs["content"])}
+        entry["ratio"] = {k: round(mine[k] / theirs[k], 3) for k in ("style", "content") if theirs[k]}
+    return f"{Path(result['data']).name}-{result['size']}", entry

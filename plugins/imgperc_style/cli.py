@@ -12,17 +12,16 @@ from imgperc.inference import engine_options
 from imgperc.limits import FiniteFloatRange
 from imgperc.tasks import BenchNet, ImageTask
 
-from .stylize import prepare, tag
+from .stylize import DEFAULT_STYLE, bind, prepare, tag
 
 TASK = "style"
-DEFAULT_STYLE = "muse"
 FAST_STYLES = "Fast styles (--style NAME; built in: light nets, several times faster on CPUs)"
 
 
 def style_options() -> tuple[click.Option, ...]:
     """The options that pick and configure a style (shared by `stylize` and the ``style`` task)."""
     return (
-        click.Option(["--style"], metavar="NAME", help="A style by name (`imgperc stylize --help` lists them): pretrained, built-in fast, or trained (`imgperc train style --name`, `imgperc distill --name`)."),
+        click.Option(["--style"], metavar="NAME", help="A style by name (`imgperc models list --task style` lists them): pretrained, built-in fast, or trained (`imgperc train style --name`, `imgperc distill --name`)."),
         click.Option(
             ["--model"],
             type=click.Path(dir_okay=False, path_type=Path),
@@ -36,7 +35,7 @@ def style_options() -> tuple[click.Option, ...]:
             show_default=True,
             help="Blend of style over the input (0 = the input, 1 = fully stylized).",
         ),
-        *engine_options("Run large images in N-pixel tiles (auto: only those that do not fit in memory)."),
+        *engine_options(),
     )
 
 
@@ -51,6 +50,7 @@ def style_task() -> ImageTask:
         tag=tag,
         default_model=DEFAULT_STYLE,
         bench=BenchNet("ml5", pad=None),
+        bind=bind,
     )
 
 
@@ -63,15 +63,25 @@ def styles_catalogue() -> dict[str, list[tuple[str, str]]]:
     return sections
 
 
-stylize_command = ImageFilesCommand(
+class StylizeCommand(ImageFilesCommand):
+    """`imgperc stylize`: says in one line which style it uses when none is chosen."""
+
+    def invoke(self, ctx: click.Context) -> None:
+        values = ctx.params
+        if not values.get("style") and not values.get("model") and not values.get("quiet"):
+            click.echo(f"No --style given: using the built-in fast style '{DEFAULT_STYLE}' (styles: `imgperc stylize --help`)", err=True)
+        return super().invoke(ctx)
+
+
+stylize_command = StylizeCommand(
     style_task(),
     "stylize",
     help="""Stylize images: each INPUT file, or the images in each INPUT folder.
 
     Outputs go beside their inputs as NAME.STYLE.EXT unless -o is given, the same size as the
     input (after --size); alpha, EXIF and ICC are kept. Give --style NAME (listed below; the
-    fast ones cost about a tenth of the FLOPs) or --model FILE (train one with `imgperc train
-    style`). Several inputs show a progress bar;
+    fast ones have 10-16x fewer FLOPs) or --model FILE (train one with `imgperc train
+    style`); without either, the built-in muse-fast (no download). Several inputs show a progress bar;
     `torchrun --nproc-per-node N -m imgperc stylize ...` shares them between N processes.
     """,
     short_help="Apply a style to images (files or folders).",

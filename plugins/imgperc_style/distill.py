@@ -16,6 +16,7 @@ they set: `.distill_loss`.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from imgperc.errors import InputError
 from imgperc.hub import ResolvedModel
 from imgperc.inference import net_device, run_net
 from imgperc.io import read_image
-from imgperc.losses import LossReport, feature_reconstruction_loss, gram_matrix, load_loss_network, pixel_loss, style_loss
+from imgperc.losses import LossReport, PerceptualLoss, with_available_network
 from imgperc.train import TrainJob, list_images
 
 from .distill_cmd import DEFAULT_ARCH, TASK
@@ -39,48 +40,25 @@ from .teacher_pairs import PairCrop, cache_folder, make_pairs, teacher_output
 from .train import preview_crops
 
 
-class DistillObjective(nn.Module):
-    """`DistillLoss` as a module: one loss-network pass over the student's output per call."""
+class DistillObjective(PerceptualLoss):
+    """`DistillLoss.recipe` as a module, called with the student's output, the teacher's and the photo."""
 
     def __init__(self, weights: DistillLoss) -> None:
-        super().__init__()
-        self.weights = weights
-        self.network = load_loss_network(weights.network, weights.taps) if weights.taps else None
-        self.painting: dict[str, torch.Tensor] = {}
+        super().__init__(weights.recipe())
 
-    @torch.no_grad()
     def set_painting(self, painting: torch.Tensor) -> None:
         """Compute the painting term's Gram targets once (``[1,3,H,W]`` RGB in [0,1], on this module's device)."""
-        features = self.network(painting)
-        self.painting = {layer: gram_matrix(features[layer]) for layer in self.weights.style_layers}
+        self.set_target("painting", painting)
 
-    def forward(self, output: torch.Tensor, teacher: torch.Tensor, photo: torch.Tensor) -> LossReport:
-        w = self.weights
-        terms: dict[str, torch.Tensor] = {}
-        if w.pixel:
-            terms["pixel"] = w.pixel * pixel_loss(output, teacher, w.pixel_norm)
-        if self.network is not None:
-            features = self.network(output)
-            with torch.no_grad():
-                target = self.network(teacher) if w.feature or w.style else {}
-                seen = self.network(photo) if w.content else {}
-            for layer in w.feature_layers if w.feature else ():
-                terms[f"feature:{layer}"] = w.feature * feature_reconstruction_loss(features[layer], target[layer])
-            grams = {layer: gram_matrix(features[layer]) for layer in w.style_layers} if w.style or w.painting else {}
-            for layer in w.style_layers if w.style else ():
-                terms[f"style:{layer}"] = w.style / features[layer].shape[1] ** 2 * style_loss(grams[layer], gram_matrix(target[layer]))
-            if w.content:
-                layer = w.content_layer
-                terms[f"content:{layer}"] = w.content * feature_reconstruction_loss(features[layer], seen[layer])
-            for layer in w.style_layers if w.painting else ():  # [N,C,C] against the painting's [1,C,C]
-                terms[f"painting:{layer}"] = w.painting / features[layer].shape[1] ** 2 * style_loss(grams[layer], self.painting[layer])
-        return LossReport(torch.stack(list(terms.values())).sum(), terms)
+    def forward(self, output: torch.Tensor, teacher: torch.Tensor, photo: torch.Tensor) -> LossReport:  # type: ignore[override]
+        return super().forward(output, teacher=teacher, photo=photo)
 
 
 class DistillJob(TrainJob):
     """A student net trained to reproduce one teacher style model."""
 
     task = TASK
+    option_names = {f: f"--{f}-weight" for f in ("pixel", "feature", "style", "content", "painting")}
 
     def __init__(
         self,
@@ -94,7 +72,10 @@ class DistillJob(TrainJob):
         loss: DistillLoss = DistillLoss(),
         style_image: Path | None = None,
         style_size: int = 512,
+        network_fallback: bool = False,
     ) -> None:
+        """``network_fallback``: another loss network may stand in for ``loss.network`` if that
+        cannot be had (the user named none; see `imgperc.losses.with_available_network`)."""
         self.architecture = arch
         self.config = checked_config(arch, config or {}, "student")
         if image_size < 16 or image_size % 4:
@@ -116,6 +97,9 @@ class DistillJob(TrainJob):
         self.preview_inputs = preview_crops(self.files, self.image_size, any_readable=True)
         if not self.preview_inputs:
             raise InputError(f"--data {self.data}: none of its {len(self.files)} images could be read")
+        self.loss_weights = with_available_network(
+            lambda network: replace(loss, network=network).validate() if network else self.loss_weights,
+            fallback=network_fallback, needs=lambda weights: (weights.network, weights.taps))
         self.teacher = teacher
         loaded = teacher.load()  # a hub teacher is downloaded here, once
         self.teacher_net = loaded.net.requires_grad_(False)
@@ -171,7 +155,7 @@ class DistillJob(TrainJob):
             "style": meta.get("style", self.teacher.name),
             "teacher": {**self._teacher_id(), "architecture": meta.get("architecture"), "config": meta.get("config")},
             "distillation": self.loss_weights.to_dict(),
-            "loss_network": self.loss_weights.network if self.loss_weights.taps else None,
+            "loss_network": self.loss_weights.recipe().network,
             "data": {"folder": str(self.data), "images": len(self.files), "image_size": self.image_size, "crop_size": self.crop_size},
             **painting,
         }

@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
+from imgperc.cli.options import SIZE_MIN
 from imgperc.limits import FiniteFloatRange
 from imgperc.losses.recipe import PIXEL_NORMS
 from imgperc.train import common_options, split_settings
@@ -36,7 +38,7 @@ def parse_layers(value: str) -> tuple[str, ...]:
 @click.option("--crop-size", type=int, default=None, help="Side of the square training crops cut from them [default: --image-size]; smaller crops make loss-network terms cheaper.")
 @click.option("--loss-network", default=DistillLoss.network, show_default=True, help="Loss network of the feature, style and content terms.")
 @click.option("--pixel-weight", type=WEIGHT, default=DistillLoss.pixel, show_default=True, help="Per-pixel distance to the teacher's output.")
-@click.option("--pixel-norm", type=click.Choice(PIXEL_NORMS), default=DistillLoss.pixel_norm, show_default=True)
+@click.option("--pixel-norm", type=click.Choice(PIXEL_NORMS), default=DistillLoss.pixel_norm, show_default=True, help="Distance of the per-pixel term (l1 or l2, on RGB in [0,1]).")
 @click.option("--feature-weight", type=WEIGHT, default=DistillLoss.feature, show_default=True, help="Feature distance to the teacher's output.")
 @click.option("--feature-layers", default=",".join(DistillLoss.feature_layers), show_default=True, help="Comma-separated taps of the feature term.")
 @click.option("--style-weight", type=WEIGHT, default=DistillLoss.style, show_default=True, help="Gram distance to the teacher's output.")
@@ -45,12 +47,12 @@ def parse_layers(value: str) -> tuple[str, ...]:
 @click.option("--content-layer", default=DistillLoss.content_layer, show_default=True, help="Tap of the content term.")
 @click.option("--painting-weight", type=WEIGHT, default=DistillLoss.painting, show_default=True, help="Gram distance to --style-image (at --style-layers).")
 @click.option("--style-image", type=click.Path(path_type=Path), default=None, help="The painting the painting term compares with (as `imgperc eval style --style-image`).")
-@click.option("--style-size", type=click.IntRange(min=16), default=512, show_default=True, help="Longest side of --style-image, in pixels (as `imgperc eval style`).")
+@click.option("--style-size", type=click.IntRange(min=SIZE_MIN), default=512, show_default=True, help="Longest side of --style-image, in pixels (as `imgperc eval style`).")
 @common_options(iterations=20000, batch_size=4)
 def distill_command(**values: Any) -> None:
     """Train a fast student net to reproduce a style model (knowledge distillation).
 
-    The default student, `light`, costs a tenth of the pretrained styles' FLOPs. The result,
+    The default student, `light`, has 10x fewer FLOPs than the pretrained styles. The result,
     RUN/model.safetensors, works with `imgperc stylize --model`; with --name, `imgperc stylize
     --style NAME` finds it. Runs resume from their folder; Ctrl-C saves a checkpoint and stops.
     Multi-process: torchrun --nproc-per-node N -m imgperc distill ...
@@ -63,6 +65,7 @@ def distill_command(**values: Any) -> None:
     teacher = resolve_model(values.pop("teacher"), TASK, label="style")
     settings, options = split_settings(values, f"distill-{values['name'] or teacher.name}")
     config = pop_config(options)
+    named = click.get_current_context().get_parameter_source("loss_network") is not ParameterSource.DEFAULT
     loss = DistillLoss(
         network=options.pop("loss_network"),
         pixel=options.pop("pixel_weight"),
@@ -75,5 +78,5 @@ def distill_command(**values: Any) -> None:
         content_layer=options.pop("content_layer"),
         painting=options.pop("painting_weight"),
     )
-    job = DistillJob(teacher, options.pop("data"), config=config, loss=loss, **options)
+    job = DistillJob(teacher, options.pop("data"), config=config, loss=loss, network_fallback=not named, **options)
     train(job, settings)

@@ -1,5 +1,6 @@
 """`DistillLoss`: the weights and taps of `imgperc distill`'s loss terms, in a module without
-torch (the command builds it from its options; `.distill` turns it into a loss module)."""
+torch (the command builds it from its options; `recipe` makes it a `LossRecipe`, the objective
+`.distill` trains with)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from imgperc.errors import InputError
-from imgperc.losses import network_def
-from imgperc.losses.recipe import PIXEL_NORMS, VGG19_STYLE_LAYERS
+from imgperc.losses.recipe import PIXEL_NORMS, VGG19_STYLE_LAYERS, LossRecipe, TermSpec
 
 
 @dataclass(frozen=True)
@@ -33,11 +33,25 @@ class DistillLoss:
     content_layer: str = "relu2_2"
     painting: float = 0.0
 
+    def recipe(self) -> LossRecipe:
+        """The terms as a loss recipe whose targets are ``teacher``, ``photo`` and ``painting``."""
+        per_entry = {"per_entry": True}  # each layer's Gram term divided by its channels squared
+        styles = dict.fromkeys(self.style_layers, 1.0)
+        terms = (
+            TermSpec("pixel", self.pixel, target="teacher", options={"norm": self.pixel_norm}),
+            TermSpec("content", self.feature, dict.fromkeys(self.feature_layers, 1.0), target="teacher", label="feature"),
+            TermSpec("style", self.style, styles, target="teacher", options=per_entry),
+            TermSpec("content", self.content, {self.content_layer: 1.0}, target="photo"),
+            TermSpec("style", self.painting, styles, target="painting", label="painting", options=per_entry),
+        )
+        network = self.network if any(spec.taps for spec in terms) else None
+        return LossRecipe(network, content_weight=0.0, style_weight=0.0, terms=terms, name="distill",
+                          description="distillation: the student's distance to its teacher's output, the photo and the painting")
+
     @property
     def taps(self) -> tuple[str, ...]:
         """The loss-network taps the non-zero terms read."""
-        taps = [*(self.feature_layers if self.feature else ()), *(self.style_layers if self.style or self.painting else ())]
-        return tuple(dict.fromkeys([*taps, *((self.content_layer,) if self.content else ())]))
+        return self.recipe().layers
 
     def validate(self) -> "DistillLoss":
         """One-line errors for a norm, layers or weights that cannot make a loss."""
@@ -51,8 +65,7 @@ class DistillLoss:
         if not (self.pixel or self.taps):
             raise InputError("every distillation weight is 0: give --pixel-weight, --feature-weight, --style-weight, "
                              "--content-weight or --painting-weight")
-        if self.taps:
-            network_def(self.network).order(self.taps)
+        self.recipe().validate()
         return self
 
     def to_dict(self) -> dict[str, Any]:

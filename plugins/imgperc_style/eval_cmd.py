@@ -12,8 +12,9 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from imgperc.cli.options import SIZE_MIN, size_option
 from imgperc.inference import report_options
-from imgperc.report import ReportFiles
+from imgperc.report import ReportFiles, print_table
 
 if TYPE_CHECKING:
     import torch
@@ -27,9 +28,9 @@ def _table(result: StyleEvaluation) -> Table:
     layers = ", ".join(result.recipe.style_layers)
     table = Table(title=f"{Path(result.data).name}, style {Path(result.style_image).name}, longest side {result.size}: "
                         f"mean losses ({result.recipe.name}: style {layers}; content {', '.join(result.recipe.content_layers)})")
-    table.add_column("method")
-    table.add_column("style loss", justify="right")
-    table.add_column("content loss", justify="right")
+    table.add_column("method", no_wrap=True)  # model ids and file paths are never cut
+    table.add_column("style loss", justify="right", no_wrap=True)
+    table.add_column("content loss", justify="right", no_wrap=True)
     for method, (style, content) in result.means().items():
         table.add_row(method, f"{style:.4g}", f"{content:.4g}")
     return table
@@ -41,8 +42,8 @@ def _table(result: StyleEvaluation) -> Table:
 @click.option("--model", "models", multiple=True, required=True, metavar="NAME|PATH", help="A style model (repeat for several): pretrained, yours, or a file.")
 @click.option("--gatys", type=click.IntRange(min=1), metavar="N", help="Also score Gatys et al.: N L-BFGS iterations from each photo (gatys plugin).")
 @click.option("--preset", default=DEFAULT_PRESET, show_default=True, help="Loss recipe whose taps and per-layer multipliers define the losses.")
-@click.option("--size", type=click.IntRange(min=16), default=512, show_default=True, help="Longest side of the photos, in pixels.")
-@click.option("--style-size", type=click.IntRange(min=16), help="Longest side of the style image [default: --size].")
+@size_option(default=512)
+@click.option("--style-size", type=click.IntRange(min=SIZE_MIN), help="Longest side of the style image [default: --size].")
 @report_options(crop_size=256, crop_unit="pixels")
 def eval_style_command(
     data: Path,
@@ -96,5 +97,5 @@ def eval_style_command(
             console.print(f"{entry.image}: " + ", ".join(f"{m} style {l.style:.4g}" for m, l in entry.losses.items()))
 
     result = evaluate(files, methods, scorer, size=size, data=data, style_image=style_image, device=target_device, on_image=on_image)
-    Console(width=max(100, 40 + max(map(len, methods)))).print(_table(result))
+    print_table(_table(result))
     report.write(result.to_csv(), result.to_json())

@@ -13,6 +13,7 @@ import click
 
 from imgperc import hookimpl
 from imgperc.hookspecs import Register
+from imgperc.hub.builtin import WeightsFolder, register_weights
 from imgperc.lazy import Deferred, LazyCommand
 
 from .ml5_styles import STYLES, model_spec
@@ -23,10 +24,10 @@ NETS = {"johnson": "imgperc_style.nets:johnson", "ml5": "imgperc_style.ml5:ml5",
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"  # the built-in (fast) styles (see .builtin)
 
 
-def _builtin_spec(path: Path):
-    from .builtin import builtin_spec
-
-    return builtin_spec(path)
+def weights_folder(folder: Path | None = None) -> WeightsFolder:
+    """The built-in styles: ``WEIGHTS_DIR`` (or ``folder``), described and shipped by `.builtin`."""
+    return WeightsFolder(TASK, folder or WEIGHTS_DIR, "style", "imgperc_style.builtin:builtin_spec",
+                         ship_metadata="imgperc_style.builtin:ship_metadata", scores="imgperc_style.builtin:scores")
 
 
 @hookimpl
@@ -39,8 +40,7 @@ def register_transform_nets(register: Register) -> None:
 def register_models(register: Register) -> None:
     for style_id in STYLES:
         register(style_id, Deferred(partial(model_spec, style_id)))
-    for path in sorted(WEIGHTS_DIR.glob("*.safetensors")):
-        register(path.stem, Deferred(partial(_builtin_spec, path)))
+    register_weights(register, weights_folder())
 
 
 @hookimpl

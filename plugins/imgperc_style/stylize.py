@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from imgperc.errors import InputError
-from imgperc.hub import ResolvedModel, model_names, resolve_model
+from imgperc.hub import ResolvedModel, resolve_model
 
 if TYPE_CHECKING:
     import torch
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from imgperc.inference import Engine
 
 TASK = "style"
+DEFAULT_STYLE = "muse-fast"  # without --style or --model: built in, so nothing is downloaded
 
 
 def stylize_batch(net: nn.Module, batch: torch.Tensor, *, preserve_color: bool = False, strength: float = 1.0) -> torch.Tensor:
@@ -46,12 +47,11 @@ class StyleChoice:
 
 
 def choose(style: str | None, model: str | Path | None) -> StyleChoice:
-    """Validate ``--style NAME`` / ``--model PATH`` (exactly one) before any work is done."""
+    """Validate ``--style NAME`` / ``--model PATH`` (at most one; neither: `DEFAULT_STYLE`)
+    before any work is done."""
     if style and model:
         raise InputError("give either a style name or a model file, not both")
-    if not style and not model:
-        raise InputError(f"choose a style with --style NAME (known: {', '.join(model_names(TASK))}) or a model file with --model PATH")
-    found = resolve_model(model or style, TASK, label="style")
+    found = resolve_model(model or style or DEFAULT_STYLE, TASK, label="style")
     return StyleChoice(found.name, found)
 
 
@@ -76,6 +76,18 @@ class StyleTransform:
         return stylize_batch(self.net, batch, preserve_color=self.preserve_color, strength=self.strength)
 
 
+def check_strength(strength: float) -> None:
+    """Refuse a ``strength`` outside 0..1."""
+    if not 0.0 <= strength <= 1.0:
+        raise InputError(f"strength must be between 0 and 1 (got {strength})")
+
+
+def bind(engine: Engine, model: ResolvedModel, *, preserve_color: bool = False, strength: float = 1.0) -> StyleTransform:
+    """The transform of a style net already in ``engine`` (``ImageTask.bind`` of the ``style`` task)."""
+    check_strength(strength)
+    return StyleTransform(engine, model.name, preserve_color, strength)
+
+
 def prepare(
     style: str | None = None,
     model: str | Path | None = None,
@@ -86,11 +98,10 @@ def prepare(
     tile: str | None = None,
 ) -> StyleTransform:
     """Pick, load and configure a style net (``ImageTask.prepare`` of the ``style`` task)."""
-    if not 0.0 <= strength <= 1.0:
-        raise InputError(f"strength must be between 0 and 1 (got {strength})")
+    check_strength(strength)
     choice = choose(style, model)
     net = load_net(choice, device, precision or "auto", tile or "auto")
-    return StyleTransform(net, choice.tag, preserve_color, strength)
+    return bind(net, choice.model, preserve_color=preserve_color, strength=strength)
 
 
 def tag(values: dict[str, Any]) -> str:

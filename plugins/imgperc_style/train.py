@@ -20,7 +20,7 @@ from imgperc import plugins
 from imgperc.errors import InputError
 from imgperc.io.image import read_image
 from imgperc.io import resize
-from imgperc.losses import LossReport, PerceptualLoss, load_loss_network, resolve_recipe
+from imgperc.losses import LossRecipe, LossReport, PerceptualLoss, load_loss_network, network_def, resolve_recipe, with_available_network
 from imgperc.train import TrainJob, list_images
 
 from .net_choice import checked_config
@@ -108,10 +108,23 @@ class StyleJob(TrainJob):
         self.files = list_images(self.data)
         self.image_size = image_size
         self.style_size = style_size or image_size
-        recipe = resolve_recipe(preset, network=loss_network, content_weight=content_weight,
-                                style_weight=style_weight, tv_weight=tv_weight)
-        if recipe.network is None or not recipe.style_layers or not recipe.style_weight:
-            raise InputError(f"loss recipe '{recipe.name}' has no style term; choose a style preset")
+
+        def recipe_on(network: str | None) -> LossRecipe:
+            recipe = resolve_recipe(preset, network=network or loss_network, content_weight=content_weight,
+                                    style_weight=style_weight, tv_weight=tv_weight)
+            if recipe.network is None or not recipe.style_layers or not recipe.style_weight:
+                raise InputError(f"loss recipe '{recipe.name}' has no style term; choose a style preset")
+            if style_layers is not None:
+                network_def(recipe.network).order(style_layers)
+            return recipe
+
+        def needs(recipe: LossRecipe) -> tuple[str | None, tuple[str, ...]]:
+            """The recipe's network and taps, with --style-layers in place of the preset's."""
+            if style_layers is not None:
+                recipe = recipe.replace(style_layers=dict.fromkeys(style_layers, 1.0))
+            return recipe.network, recipe.layers
+
+        recipe = with_available_network(recipe_on, fallback=preset is None and loss_network is None, needs=needs)
         if style_layers is not None:
             recipe = recipe.replace(style_layers=self._style_multipliers(recipe, style_layers)).validate()
         self.recipe = recipe

@@ -1,30 +1,41 @@
 """`imgperc video`: any registered image task over video files.
 
 The command's options are its own plus those of every task in the ``image_tasks`` registry
-(an option several tasks share, such as ``--model``, appears once). The task whose selector
-option is given (``--style``, ``-x``, ...) is prepared from its option values and run through
-the generic frame pipeline. Several clips are shared out between torchrun's processes, whole
-clips each (`imgperc.scaleout`). Light to import: the pipeline loads when the command runs.
+(an option several tasks share appears once; ``--model`` is the command's own). The task whose
+selector option is given (``--style``, ``-x``, ...), or else the task that the ``--model``
+records, is prepared from its option values and run through the frame pipeline (`.runner`).
+Several clips are shared out between torchrun's processes, whole clips each
+(`imgperc.scaleout`). Light to import: torch and the pipeline load when the command runs.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from imgperc import plugins
-from imgperc.cli.progress import count_progress
+from imgperc.cli.options import device_option, force_option, output_option, quiet_option, size_option
+from imgperc.cli.progress import CountProgress, count_progress
 from imgperc.errors import InputError
 from imgperc.limits import FiniteFloatRange
 from imgperc.tasks import ImageTask
 
 if TYPE_CHECKING:
+    from rich.progress import TaskID
+
     from .process import VideoResult
 
 _TIME = re.compile(r"^(?:(?:(\d+):)?(\d+):)?(\d+(?:\.\d*)?|\.\d+)$")
+LONG_S = 120.0  # a clip that will clearly take longer gets one line: how long, and what is faster
+FAST_SIZE = 640  # the --size suggested then, for larger frames
+MODEL_HELP = (
+    "A model by name or file. Alone it does its own task, read from the model (a style file "
+    "stylizes, an upscaler upscales); with a task's option (--style, -x, ...) it is that task's model."
+)
 
 
 def parse_time(text: str | None, option: str) -> float | None:
@@ -39,16 +50,13 @@ def parse_time(text: str | None, option: str) -> float | None:
 
 
 def _own_params() -> list[click.Parameter]:
-    from imgperc.io.video import DEFAULT_PRESET, X264_PRESETS
+    from .io import DEFAULT_PRESET, X264_PRESETS
 
     return [
         click.Argument(["inputs"], nargs=-1, required=True, type=click.Path(path_type=Path)),
-        click.Option(
-            ["-o", "--output"],
-            type=click.Path(path_type=Path),
-            help="Output video, or folder (needed for several inputs; default: INPUT.TAG.mp4 beside each input).",
-        ),
-        click.Option(["--size"], type=click.IntRange(min=16), metavar="N", help="Resize frames so the longest side is N pixels first."),
+        click.Option(["--model"], metavar="NAME|FILE", help=MODEL_HELP),
+        output_option("Output video, or folder (needed for several inputs; default: INPUT.TAG.mp4 beside each input).").option(),
+        size_option().option(),
         click.Option(["--crf"], type=click.IntRange(0, 51), default=18, show_default=True, help="H.264 quality (lower: better, bigger)."),
         click.Option(
             ["--preset"],
@@ -69,7 +77,9 @@ def _own_params() -> list[click.Parameter]:
             help="Temporal stability: blend the previous output frame where the input did not change, at strength S.",
         ),
         click.Option(["--stats"], is_flag=True, help="Print throughput and the flicker figure (output vs input frame-to-frame change)."),
-        click.Option(["--force"], is_flag=True, help="Overwrite an existing output file."),
+        device_option().option(),
+        force_option().option(),
+        quiet_option().option(),
     ]
 
 
@@ -83,6 +93,10 @@ def _flag(task: ImageTask) -> str:
 
 def _given(value: Any) -> bool:
     return value is not None and value is not False and value != ()
+
+
+def _takes_model(task: ImageTask) -> bool:
+    return any(option.name == "model" for option in task.options)
 
 
 class VideoCommand(click.Command):
@@ -136,28 +150,43 @@ class VideoCommand(click.Command):
     def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         self._sync()
         rows = [(_flag(task), task.help) for task in self._tasks]
-        with formatter.section("Tasks (give exactly one)"):
+        with formatter.section("Tasks (give exactly one, or just a model)"):
             formatter.write_dl(rows or [("(none)", "no installed plugin provides an image task")])
         super().format_epilog(ctx, formatter)
 
     def select(self, values: dict[str, Any]) -> ImageTask:
-        """The one task whose selector was given; an InputError for none or several."""
+        """The one task whose selector was given, else the one ``--model`` records; an
+        InputError for none or several."""
         self._sync()
         chosen = [task for task in self._tasks if _given(values.get(task.selector))]
         if len(chosen) == 1:
+            if values.get("model") and not _takes_model(chosen[0]):
+                raise InputError(f"{_flag(chosen[0])} takes no --model")
             return chosen[0]
         if not self._tasks:
             raise InputError("no installed plugin provides an image task (see `imgperc plugins`)")
+        if not chosen and values.get("model"):
+            return self._model_task(values["model"])
         if not chosen:
             offered = ", ".join(f"{_flag(task)} ({task.name})" for task in self._tasks)
-            raise InputError(f"say what to do with the video: {offered}")
+            raise InputError(f"say what to do with the video: {offered}, or --model NAME|FILE")
         raise InputError(f"give only one task, not {' and '.join(_flag(task) for task in chosen)}")
 
+    def _model_task(self, model: str) -> ImageTask:
+        """The task whose model ``--model`` names (a hub or user model, or a file's metadata)."""
+        from imgperc.hub import resolve_model
+
+        found = resolve_model(model, None).task
+        for task in self._tasks:
+            if task.name == found and _takes_model(task):
+                return task
+        raise InputError(f"{model} is a '{found}' model, and no installed image task runs those (see `imgperc plugins`)")
+
     def _run(self, **values: Any) -> None:
-        from imgperc.io.video import probe
         from imgperc.scaleout import Listing, main_first, processes, share
 
-        from .process import check_range, check_target, expected_frames, process_video
+        from .io import probe
+        from .process import check_range, check_target, expected_frames, fit_longest, process_video
 
         task = self.select(values)
         start = parse_time(values["start"], "--start") or 0.0
@@ -170,13 +199,16 @@ class VideoCommand(click.Command):
             check_range(info, start, duration)
             check_target(source, target, force=values["force"])
             clips.append((source, target, info))
-        with processes("auto") as runtime:
+        quiet = values["quiet"]
+        with processes(values["device"]) as runtime:
             with main_first(runtime):
-                transform = task.prepare(**task_values)
-            listing = Listing(runtime, quiet=False)
-            with count_progress("frames", "fps", enabled=runtime.main) as progress:
+                transform = task.transform(task_values, values["device"])
+            listing = Listing(runtime, quiet=quiet)
+            with count_progress("frames", "fps", enabled=runtime.main and not quiet) as progress:
                 for index, (source, target, info) in share(clips, runtime):
-                    bar = progress.add_task(f"{task.name} {source.name}", total=expected_frames(info, start, duration))
+                    frames = expected_frames(info, start, duration)
+                    bar = progress.add_task(f"{task.name} {source.name}", total=frames)
+                    faster = _faster(task, task_values, fit_longest(info.width, info.height, values["size"]))
                     result = process_video(
                         source,
                         target,
@@ -190,7 +222,7 @@ class VideoCommand(click.Command):
                         deflicker=values["deflicker"],
                         measure=values["stats"],
                         force=values["force"],
-                        on_frames=lambda n, bar=bar: progress.advance(bar, n),
+                        on_frames=_Pace(progress, bar, frames, source.name, faster),
                         info=info,
                     )
                     progress.update(bar, total=result.stats.frames, completed=result.stats.frames)
@@ -198,11 +230,61 @@ class VideoCommand(click.Command):
             listing.close("videos")
 
 
+class _Pace:
+    """A clip's ``on_frames``: advances its bar, and after the first batch says in one line how
+    long the clip will take if that is clearly long (over `LONG_S`), with what would be faster."""
+
+    def __init__(self, progress: CountProgress, bar: TaskID, frames: int | None, name: str, faster: str) -> None:
+        self.progress, self.bar, self.frames, self.name, self.faster = progress, bar, frames, name, faster
+        self.started, self.first = time.perf_counter(), True
+
+    def __call__(self, frames: int) -> None:
+        self.progress.advance(self.bar, frames)
+        first, self.first = self.first, False
+        if not first or not self.frames:
+            return
+        rate = frames / max(time.perf_counter() - self.started, 1e-9)
+        left = (self.frames - frames) / rate
+        if left > LONG_S:
+            hint = f"; faster: {self.faster}" if self.faster else ""
+            self.progress.notice(f"{self.name}: about {_minutes(left)} to go at {rate:.2f} frames/s{hint}")
+
+
+def _minutes(seconds: float) -> str:
+    """``40 s``, ``19 min`` or ``2.5 h``."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
+
+
+def _faster(task: ImageTask, values: dict[str, Any], size: tuple[int, int]) -> str:
+    """What would run faster than ``values``: the task's built-in ``<model>-fast`` model if it
+    has one, and a smaller ``--size``; '' if neither."""
+    from imgperc.errors import ModelNotAvailable
+    from imgperc.hub import find_spec, specs
+
+    choices = []
+    for option in task.options:
+        name = values.get(option.name)
+        if option.name not in (task.selector, "model") or not isinstance(name, str):
+            continue
+        try:
+            fast = specs().get(f"{find_spec(name).id}-fast")
+        except ModelNotAvailable:
+            continue
+        if fast is not None and fast.task == task.name and fast.builtin is not None:
+            choices.append(f"{option.opts[-1]} {fast.id} (built in)")
+            break
+    if max(size) > FAST_SIZE:
+        choices.append(f"--size {FAST_SIZE}")
+    return " or ".join(choices)
+
+
 def _targets(sources: tuple[Path, ...], output: Path | None, tag: str) -> list[Path]:
     """Each clip's output: ``-o`` itself for one clip (unless it is a folder: an existing one or
     a name without extension), else NAME.TAG.mp4 beside it or in the ``-o`` folder; output
     folders are created; two clips with one output are refused."""
-    from imgperc.io.video import CONTAINERS
+    from .io import CONTAINERS
 
     if output is not None and len(sources) == 1 and not output.is_dir() and (output.suffix or output.exists()):
         targets = [output]
@@ -226,7 +308,7 @@ def _targets(sources: tuple[Path, ...], output: Path | None, tag: str) -> list[P
 
 def _report(result: VideoResult, stats: bool, deflicker: float) -> str:
     """What one clip's run gave: its output, and with ``stats`` its speed and flicker figures."""
-    from imgperc.pipeline.temporal import DEFAULT_THRESHOLD
+    from .temporal import DEFAULT_THRESHOLD
 
     fps = float(result.info.fps)
     audio = "no audio" if result.audio == "none" else f"audio {result.audio}"

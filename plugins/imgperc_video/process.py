@@ -10,9 +10,10 @@ from typing import Callable
 from imgperc.atomic import atomic_path, check_writable, scratch_file
 from imgperc.errors import InputError
 from imgperc.inference.batching import auto_batch
-from imgperc.io.video import CONTAINERS, DEFAULT_PRESET, FrameReader, FrameWriter, VideoInfo, add_audio, probe
-from imgperc.pipeline import RunStats, run_pipeline
 from imgperc.tasks import Transform
+
+from .io import CONTAINERS, DEFAULT_PRESET, FrameReader, FrameWriter, VideoInfo, add_audio, probe
+from .runner import RunStats, run_pipeline
 
 
 @dataclass(frozen=True)

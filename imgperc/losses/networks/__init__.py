@@ -2,9 +2,10 @@
 
 Built in: ``vgg16`` (torchvision, the paper's), ``vgg19`` (Oxford weights, TF.js export,
 downloaded per layer) and ``squeezenet1_1``. Plugins add more through the
-``register_loss_networks`` hook by registering a :class:`NetworkDef`. Each network's module
-declares its hub model without torch (listing models imports every one); torch loads with the
-network itself.
+``register_loss_networks`` hook by registering a :class:`NetworkDef`. Commands pick theirs
+with `with_available_network` (:mod:`.available`): the one asked for, else one that can be had.
+Each network's module declares its hub model without torch (listing models imports every
+one); torch loads with the network itself.
 """
 
 from __future__ import annotations
@@ -30,6 +31,11 @@ def load_loss_network(name: str, taps: Sequence[str]) -> LossNetwork:
 
 
 __getattr__, __dir__, _exported = exports(
-    __name__, {".base": ("CaffePreprocess", "ImageNetNormalize", "LossNetwork"), ".definition": ("NetworkDef",)}
+    __name__,
+    {
+        ".available": ("with_available_network",),
+        ".base": ("CaffePreprocess", "ImageNetNormalize", "LossNetwork"),
+        ".definition": ("NetworkDef",),
+    },
 )
 __all__ = [*_exported, "load_loss_network", "network_def"]

@@ -80,12 +80,17 @@ def convert(raw: Mapping[str, Path]) -> tuple[dict[str, torch.Tensor], dict[str,
     return tensors, {"layout": "OIHW", "preprocessing": "imagenet-mean-std"}
 
 
+def fetch(taps: tuple[str, ...]) -> Path:
+    """The installed weights (every layer: one hub model)."""
+    return hub.ensure(MODEL_ID)
+
+
 def load(taps: tuple[str, ...]) -> LossNetwork:
     """SqueezeNet 1.1 cut after the deepest of ``taps``."""
     from .base import ImageNetNormalize, LossNetwork
     from .squeezenet_layers import layer
 
-    weights, _ = load_model_file(hub.ensure(MODEL_ID))
+    weights, _ = load_model_file(fetch(taps))
     deepest = max(LAYERS.index(t) for t in taps)
     layers = [(name, layer(name, weights)) for name in LAYERS[: deepest + 1]]
     return LossNetwork(MODEL_ID, ImageNetNormalize(), layers, taps)
@@ -97,4 +102,5 @@ NETWORK = NetworkDef(
     layers=LAYERS,
     loader=load,
     models=(MODEL_ID,),
+    prefetch=fetch,
 )

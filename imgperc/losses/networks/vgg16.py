@@ -30,7 +30,11 @@ if TYPE_CHECKING:
     from .base import LossNetwork
 
 MODEL_ID = "vgg16"
-WEIGHTS = hub.RemoteFile("https://download.pytorch.org/models/vgg16-397923af.pth", 553433881, None)
+WEIGHTS = hub.RemoteFile(
+    "https://download.pytorch.org/models/vgg16-397923af.pth",
+    553433881,
+    "397923af8e79cdbb6a7127f12361acd7a2f83e06b05044ddf496e83de57a5bf0",
+)
 _HASH_IN_NAME = re.compile(r"-([a-f0-9]+)\.")
 
 
@@ -94,11 +98,16 @@ def convert(raw: Mapping[str, Path]) -> tuple[dict[str, torch.Tensor], dict[str,
     return tensors, {"convs": list(conv_names(VGG16_BLOCKS)), "layout": "OIHW", "preprocessing": "imagenet-mean-std"}
 
 
+def fetch(taps: tuple[str, ...]) -> Path:
+    """The installed weights file (every layer: torchvision ships them as one file)."""
+    return hub.ensure(MODEL_ID)
+
+
 def load(taps: tuple[str, ...]) -> LossNetwork:
     """The VGG-16 loss network cut after the deepest of ``taps``."""
     from .base import ImageNetNormalize, LossNetwork
 
-    tensors, _ = load_model_file(hub.ensure(MODEL_ID))
+    tensors, _ = load_model_file(fetch(taps))
     return LossNetwork(MODEL_ID, ImageNetNormalize(), build_layers(VGG16_BLOCKS, tensors, taps), taps)
 
 
@@ -109,4 +118,5 @@ NETWORK = NetworkDef(
     loader=load,
     default_recipe="paper",
     models=(MODEL_ID,),
+    prefetch=fetch,
 )

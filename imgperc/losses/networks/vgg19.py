@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from ... import hub, settings
 from ...errors import DownloadError, InputError, ModelNotAvailable
-from ...hub.store import MODEL_FILE, downloads_dir, install_dir
+from ...hub.store import MODEL_FILE, download_hint, downloads_dir, install_dir
 from ...modelfile import load_model_file, read_metadata
 from .definition import NetworkDef
 from .vgg import VGG19_BLOCKS, build_layers, conv_names, convs_needed, layer_names
@@ -157,7 +157,8 @@ def ensure_convs(convs: tuple[str, ...], wanted_by: str) -> Path:
         return hub.installed_path(spec)
     if settings.offline():
         raise ModelNotAvailable(
-            f"vgg19 layers {', '.join(missing)} are not installed and IMGPERC_OFFLINE=1 forbids downloading them"
+            f"vgg19 layers {', '.join(missing)} are not installed and IMGPERC_OFFLINE=1 forbids downloading them",
+            "run once without IMGPERC_OFFLINE, with network access or IMGPERC_MIRROR set, to fetch them",
         )
     by_name = {f.name: f for f in spec.files}
     shards = group_files()
@@ -183,23 +184,28 @@ def _prefetch(files: tuple[hub.RemoteFile, ...], raw_dir: Path, wanted_by: str) 
                 hub.fetch(remote, dest)
             except DownloadError as exc:
                 unavailable.append(remote.name)
-                reason = reason or str(exc).split(": ", 1)[-1]
+                reason = reason or exc.message.split(": ", 1)[-1]
                 continue
         if unavailable:
             break
     if unavailable:
         names = ", ".join(sorted(unavailable, key=lambda n: [int(x) for x in re.findall(r"\d+", n)]))
         raise ModelNotAvailable(
-            f"vgg19 cannot provide {wanted_by}: {names} not available from {hub.resolve_url(BASE_URL)} ({reason})"
+            f"vgg19 cannot provide {wanted_by}: {names} not available from {hub.resolve_url(BASE_URL)} ({reason})",
+            download_hint(hub.find_spec(MODEL_ID)),
         )
+
+
+def fetch(taps: tuple[str, ...]) -> Path:
+    """The installed model file, holding at least the convolutions up to the deepest of ``taps``."""
+    return ensure_convs(convs_needed(VGG19_BLOCKS, taps), wanted_by=taps[-1])
 
 
 def load(taps: tuple[str, ...]) -> LossNetwork:
     """The VGG-19 loss network cut after the deepest of ``taps``."""
     from .base import CaffePreprocess, LossNetwork
 
-    path = ensure_convs(convs_needed(VGG19_BLOCKS, taps), wanted_by=taps[-1])
-    tensors, _ = load_model_file(path)
+    tensors, _ = load_model_file(fetch(taps))
     return LossNetwork(MODEL_ID, CaffePreprocess(), build_layers(VGG19_BLOCKS, tensors, taps), taps)
 
 
@@ -210,4 +216,5 @@ NETWORK = NetworkDef(
     loader=load,
     default_recipe="vgg19-relu3",
     models=(MODEL_ID,),
+    prefetch=fetch,
 )

@@ -19,8 +19,8 @@ from typing import Any, Callable, Iterable
 import numpy as np
 import torch
 
-from ..errors import PluginError
-from ..tasks import Transform
+from imgperc.tasks import Transform, check_output
+
 from .temporal import ChangeMeter, Deflicker
 
 _END = object()
@@ -165,7 +165,7 @@ def run_pipeline(
             with torch.inference_mode():
                 result = transform(batch)
             net_seconds += time.perf_counter() - tick
-            _check_output(batch, result, scale)
+            check_output(batch, result, scale)
             with torch.inference_mode():
                 result = result.to(batch.device, torch.float32)
                 if blender is not None:
@@ -204,10 +204,3 @@ def _raise_stage_error(stages: list[_Stage]) -> None:
         if stage.error is not None:
             raise stage.error
 
-
-def _check_output(batch: torch.Tensor, result: torch.Tensor, scale: int) -> None:
-    n, _, h, w = batch.shape
-    expected = (n, 3, h * scale, w * scale)
-    if not isinstance(result, torch.Tensor) or tuple(result.shape) != expected:
-        got = tuple(result.shape) if isinstance(result, torch.Tensor) else type(result).__name__
-        raise PluginError(f"the task returned {got} for a batch of {tuple(batch.shape)}; expected {expected}")

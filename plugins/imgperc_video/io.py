@@ -3,6 +3,11 @@
 Frames cross the process boundary as raw RGB24 (``[H,W,3]`` uint8 arrays). Every ffmpeg runs in
 its own session (Ctrl-C reaches only us, and we stop it) with its stderr captured; a failure
 becomes one line: what went wrong, plus ffmpeg's most telling message.
+
+Colours: a stream is decoded with the colour matrix and range it is tagged with; an untagged one
+as players show it (BT.709 from 1280 wide or 577 high up, else BT.601; limited range unless its
+pixel format is a full-range ``yuvj`` one). Output is BT.709, limited range, and tagged so.
+Chroma is interpolated in full and rounded accurately both ways (`SWS_FLAGS`).
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from typing import Iterator
 import imageio_ffmpeg
 import numpy as np
 
-from ..errors import ImgpercError, InputError
+from imgperc.errors import ImgpercError, InputError
 
 CONTAINERS = (".mp4", ".m4v", ".mov", ".mkv")
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
@@ -29,6 +34,14 @@ _STREAM = re.compile(r"^\s*Stream #0:(\d+)\S*: (\w+): (.*)$")
 _DURATION = re.compile(r"Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)")
 _SIZE = re.compile(r", (\d+)x(\d+)(?=[ ,]|$)")
 _SAR = re.compile(r"\bSAR (\d+):(\d+)")
+_PIXELS = re.compile(r", ([0-9a-z_]+)(?:\(([^)]*)\))?, \d+x\d+")  # yuv420p(tv, bt709/unknown/unknown, progressive), 64x48
+_MATRICES = {"bt709": "bt709", "bt470bg": "bt470bg", "smpte170m": "smpte170m", "fcc": "fcc", "smpte240m": "smpte240m",
+             "bt2020nc": "bt2020nc", "bt2020c": "bt2020"}  # stream tag -> ffmpeg scale's colour matrix
+SWS_FLAGS = "lanczos+accurate_rnd+full_chroma_int"
+ENCODE_COLOURS = (  # RGB -> BT.709 limited-range yuv420p, and the stream tagged so
+    f"scale=flags={SWS_FLAGS}:out_color_matrix=bt709:out_range=tv,format=yuv420p,"
+    "setparams=colorspace=bt709:color_primaries=bt709:color_trc=bt709:range=tv"
+)
 _RATE = re.compile(r", ([\d.]+)(k?) (fps|tbr)")
 _DISPLAY_MATRIX = re.compile(r"display ?matrix: rotation of (-?[\d.]+) degrees", re.IGNORECASE)
 _ROTATE_TAG = re.compile(r"^\s*rotate\s*:\s*(-?[\d.]+)\s*$")
@@ -89,6 +102,9 @@ class VideoInfo:
     rotation: float
     sar: Fraction
     has_audio: bool
+    pix_fmt: str = ""
+    color_range: str | None = None  # as tagged: "tv" or "pc"
+    color_matrix: str | None = None  # as tagged: "bt709", "smpte170m", ...
 
     @property
     def frames(self) -> int | None:
@@ -127,6 +143,8 @@ def probe(path: Path) -> VideoInfo:
     if size is None:
         raise InputError(f"{path}: cannot tell the size of its video stream")
     sar = _SAR.search(desc)
+    pixels = _PIXELS.search(desc)
+    tags = [tag.strip() for tag in (pixels[2] or "").split(",")] if pixels else []
     return VideoInfo(
         path=path,
         stream=index,
@@ -137,8 +155,22 @@ def probe(path: Path) -> VideoInfo:
         duration=duration,
         rotation=_rotation(block),
         sar=Fraction(int(sar[1]), int(sar[2])) if sar and int(sar[2]) else Fraction(1),
+        pix_fmt=pixels[1] if pixels else "",
+        color_range=next((tag for tag in tags if tag in ("tv", "pc")), None),
+        color_matrix=next((tag.split("/")[0] for tag in tags if tag.split("/")[0] in _MATRICES), None),
         has_audio=has_audio,
     )
+
+
+def decode_colours(info: VideoInfo) -> str:
+    """The ``scale`` filter options that turn ``info``'s stream into RGB as it is meant to look
+    (see the module docstring); none for a stream that is not YCbCr."""
+    if not info.pix_fmt.startswith(("yuv", "nv")):
+        return ""
+    hd = info.width >= 1280 or info.height > 576
+    matrix = _MATRICES.get(info.color_matrix or "", "bt709" if hd else "bt601")
+    full = info.color_range == "pc" or (info.color_range is None and info.pix_fmt.startswith("yuvj"))
+    return f":in_color_matrix={matrix}:in_range={'pc' if full else 'tv'}"
 
 
 def count_frames(path: Path) -> int:
@@ -259,8 +291,7 @@ class FrameReader:
         args += ["-i", str(info.path), "-map", f"0:{info.stream}"]
         if duration is not None:
             args += ["-t", f"{duration:.6f}"]
-        if size is not None and size != (info.width, info.height):
-            args += ["-vf", f"scale={self.width}:{self.height}:flags=lanczos"]
+        args += ["-vf", f"scale={self.width}:{self.height}:flags={SWS_FLAGS}{decode_colours(info)},format=rgb24"]
         args += ["-fps_mode", "cfr", "-r", format_rate(info.fps), "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
         self._args = args
         self._process: _Process | None = None
@@ -296,7 +327,7 @@ class FrameReader:
 
 
 class FrameWriter:
-    """Encodes ``[H,W,3]`` uint8 RGB frames to H.264 (yuv420p) in an MP4/MOV/MKV file.
+    """Encodes ``[H,W,3]`` uint8 RGB frames to H.264 (yuv420p, BT.709, tagged) in an MP4/MOV/MKV file.
 
     Odd sizes (yuv420p needs even ones) get one more row/column repeating the last, so the
     picture is never resampled. ``rotation`` (degrees counter-clockwise) and ``sar`` are
@@ -328,8 +359,7 @@ class FrameWriter:
         if rotation:
             args += ["-noautorotate", "-display_rotation", f"{rotation:g}"]
         args += ["-i", "-", "-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-pix_fmt", "yuv420p"]
-        if sar != 1:
-            args += ["-vf", f"setsar={sar.numerator}/{sar.denominator}"]
+        args += ["-vf", ENCODE_COLOURS + (f",setsar={sar.numerator}/{sar.denominator}" if sar != 1 else "")]
         if self.path.suffix.lower() in _FASTSTART:
             args += ["-movflags", "+faststart"]
         self._args = [*args, str(self.path)]
