@@ -53,7 +53,7 @@ def echo_error(error: BaseException) -> None:
 
 
 def did_you_mean(name: str, known: Iterable[str]) -> str:
-    """``"did you mean 'muse-fast'?"``: the name of ``known`` closest to ``name`` (a typo); "" if none is close."""
+    """``"did you mean 'NAME'?"``: the name of ``known`` closest to ``name`` (a typo); "" if none is close."""
     import difflib
 
     close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)

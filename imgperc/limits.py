@@ -13,7 +13,6 @@ from typing import Any
 import click
 
 from .errors import InputError
-from .settings import DEFAULT_MAX_PIXELS as DEFAULT_MAX_PIXELS  # the documented limit, with its check here
 from .settings import ENV_MAX_PIXELS, max_pixels
 
 

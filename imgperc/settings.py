@@ -91,14 +91,6 @@ def _bytes(text: str) -> int:
     return int(_positive_float(value[:-1] if unit > 1 else value) * unit)
 
 
-def parse_size(text: str) -> int:
-    """``3G``, ``512M``, ``1.5G``, ``512MiB`` or a plain number of bytes; else an InputError."""
-    try:
-        return _bytes(text.strip())
-    except ValueError:
-        raise InputError(f"not a memory size: {text!r} (examples: 3G, 512M)") from None
-
-
 # --- the table ---------------------------------------------------------------------------------
 
 

@@ -36,6 +36,19 @@ def absolute_paths(value: object) -> list[str]:
     return [value] if isinstance(value, str) and Path(value).is_absolute() else []
 
 
+def random_images(folder: Path, sizes: list[tuple[int, int]], seed: int) -> Path:
+    """``folder`` (created) holding ``0.png``, ``1.png``, ...: RGB noise of each (height, width)
+    of ``sizes``, the same for the same ``seed``."""
+    import torch
+    from PIL import Image
+
+    folder.mkdir()
+    torch.manual_seed(seed)
+    for i, (height, width) in enumerate(sizes):
+        Image.fromarray((torch.rand(height, width, 3) * 255).byte().numpy()).save(folder / f"{i}.png")
+    return folder
+
+
 def require_shared(part: str) -> Path:
     """``../shared/<part>`` (mirror, data); skips the calling test with a one-line reason when absent."""
     folder = SHARED / part

@@ -3,9 +3,6 @@ models `stylize`/`upscale` keep loaded, and the default style the CLI and the li
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 import torch
@@ -243,13 +240,3 @@ def test_the_cli_and_the_library_default_to_the_same_built_in_style(tmp_path):
     assert quiet.exit_code == 0 and quiet.output == ""
     named = CliRunner().invoke(cli, ["stylize", "--style", "wave-fast", "-q", str(src)])
     assert named.exit_code == 0 and "No --style" not in named.output
-
-
-def test_load_imports_no_plugin_until_a_model_is_loaded():
-    code = (
-        "import sys, imgperc\n"
-        "assert 'torch' not in sys.modules\n"
-        "imgperc.load, imgperc.upscale, imgperc.Model, imgperc.errors.InputError\n"
-        "assert not any(name.startswith('imgperc_') for name in sys.modules), 'the core imports a plugin'\n"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True)

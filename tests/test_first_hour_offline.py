@@ -11,8 +11,6 @@ import subprocess
 import sys
 
 import pytest
-import torch
-from PIL import Image
 
 from imgperc import hub
 from imgperc.cli.main import main
@@ -20,7 +18,7 @@ from imgperc.errors import ModelNotAvailable
 from imgperc.losses import resolve_recipe, with_available_network
 from imgperc.modelfile import read_metadata
 
-from conftest import DATA_DIR
+from conftest import DATA_DIR, random_images
 
 TINY_SR = ["--scale", "4", "--patch-size", "32", "--channels", "4", "--residual-blocks", "1", "--batch-size", "2",
            "--iterations", "1", "--workers", "0", "--preview-every", "0", "--log-every", "1", "--precision", "fp32"]
@@ -29,12 +27,7 @@ NOTE = "Note: could not download model 'vgg16': vgg16-397923af.pth: HTTP 404"
 
 @pytest.fixture
 def photos(tmp_path):
-    root = tmp_path / "photos"
-    root.mkdir()
-    torch.manual_seed(0)
-    for i in range(2):
-        Image.fromarray((torch.rand(36, 40, 3) * 255).byte().numpy()).save(root / f"{i}.png")
-    return root
+    return random_images(tmp_path / "photos", [(36, 40)] * 2, seed=0)
 
 
 def _run(capsys, *args):

@@ -10,7 +10,8 @@ import torch
 from PIL import Image
 
 from imgperc.errors import ConfigError, InputError
-from imgperc.limits import DEFAULT_MAX_PIXELS, FINITE_FLOAT, max_pixels
+from imgperc.limits import FINITE_FLOAT
+from imgperc.settings import DEFAULT_MAX_PIXELS, max_pixels
 from imgperc.modelfile import build_model, save_model_file
 from imgperc_sr.nets import sr_johnson
 from imgperc_style.nets import JohnsonNet, johnson

@@ -143,6 +143,18 @@ def _help_texts() -> dict[str, str]:
     return {line: command.get_help(click.Context(command, info_name=line.split()[-1])) for line, command in _commands(cli)}
 
 
+def test_no_command_list_cuts_a_commands_help_at_80_columns(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")  # as a terminal of 80 columns (click leaves a margin)
+    cut = [
+        f"{line}: {row.strip()}"
+        for line, command in _commands(cli)
+        if isinstance(command, click.Group)
+        for row in command.get_help(click.Context(command, info_name=line.split()[-1])).split("Commands:", 1)[1].splitlines()
+        if row.endswith("...")
+    ]
+    assert not cut, "cut with '...': " + "; ".join(cut)
+
+
 def _user_facing_text() -> str:
     return "\n".join([*(doc.read_text(encoding="utf-8") for doc in DOCS), *_help_texts().values()])
 

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from imgperc import hub, settings
+from imgperc import hub
 from imgperc.errors import InputError
 from imgperc.inference import Engine, graph, precision, run_net, same_size_batches, threads, tiling
 from imgperc.inference.norm import NormStats
@@ -189,9 +189,6 @@ def test_tile_option_values():
         tiling.parse_tile("big")
     with pytest.raises(InputError, match="at least"):
         tiling.parse_tile(8)
-    assert settings.parse_size("3G") == 3 << 30 and settings.parse_size("512MiB") == 512 << 20
-    with pytest.raises(InputError, match="not a memory size"):
-        settings.parse_size("lots")
 
 
 def test_auto_tile_fits_the_memory_budget(monkeypatch):

@@ -105,6 +105,43 @@ def test_the_training_bar_labels_its_two_times():
     assert lines(console)[-1].endswith("10/100 elapsed 0:00:00 ETA -:--:--")
 
 
+def test_at_80_columns_the_loss_gives_way_not_the_count_or_times():
+    console = terminal(80)
+    display = Display(True, console=console)
+    display.start(3, 200000)
+    record = {"iteration": 4, "loss": {"total": 4.514e5, "content:relu2_2": 4.51e5, "tv": 28.6}, "images_per_s": 0.27}
+    display.record(record, 200000)
+    display.stop()
+    line = lines(console)[-1]
+    assert len(line) <= 80
+    assert "4/200000 elapsed 0:00:00 ETA -:--:-- loss 4.514" in line and line.endswith("…")
+
+
+def test_a_model_download_shows_one_bar_named_after_the_model_not_its_files(use_mirror, monkeypatch):
+    from imgperc import hub
+    from imgperc.hub import download
+
+    console = terminal(100)
+    monkeypatch.setattr(download, "Console", lambda **_: console)
+    spec = hub.find_spec("udnie")
+    assert len(spec.files) > 10  # a TF.js checkpoint: a manifest and a file per variable
+    hub.pull(spec)
+    shown = lines(console)
+    assert shown and all(line.startswith("download udnie ") for line in shown), shown[:3]
+    assert "6.7/6.7 MB" in shown[-1] and not any(remote.name in line for remote in spec.files for line in shown)
+
+
+def test_the_vgg19_layers_download_under_one_bar_too(use_mirror, monkeypatch):
+    from imgperc.hub import download
+    from imgperc.losses.networks import vgg19
+
+    console = terminal(100)
+    monkeypatch.setattr(download, "Console", lambda **_: console)
+    vgg19.fetch(("relu1_2",))  # the first group's shards and model.json: a few kB
+    shown = lines(console)
+    assert shown and all(line.startswith("download vgg19 ") for line in shown), shown[:3]
+
+
 class Recorder:
     def __init__(self) -> None:
         self.notices: list[str] = []

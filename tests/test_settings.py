@@ -42,6 +42,8 @@ def test_only_settings_reads_the_environment():
         ("IMGPERC_THREADS", " 3 ", 3),
         ("IMGPERC_MAX_PIXELS", "1_000_000", 1_000_000),
         ("IMGPERC_MEMORY", "512MiB", 512 << 20),
+        ("IMGPERC_MEMORY", "3G", 3 << 30),
+        ("IMGPERC_MEMORY", "1.5g", 3 << 29),
         ("IMGPERC_COMPILE", "Never", "never"),
         ("IMGPERC_DOWNLOAD_TIMEOUT", "2.5", 2.5),
         ("IMGPERC_OFFLINE", "yes", True),

@@ -9,7 +9,6 @@ import pytest
 import torch
 import torch.nn.functional as F
 from click.testing import CliRunner
-from PIL import Image
 
 from imgperc.cli.main import cli
 from imgperc.errors import ConfigError
@@ -18,6 +17,8 @@ from imgperc.metrics import grid_energy, grid_ratio
 from imgperc.modelfile import build_model, read_metadata
 from imgperc.train.loop import learning_rate
 from imgperc.train.options import TrainSettings
+
+from conftest import random_images
 from imgperc_sr.bicubic import downscale_bicubic
 from imgperc_sr.degrade import degrade
 from imgperc_sr.fastnet import sr_shuffle
@@ -104,12 +105,7 @@ def test_grid_measure_sees_a_faint_grid_and_not_bicubic():
 
 @pytest.fixture
 def images(tmp_path):
-    root = tmp_path / "hr"
-    root.mkdir()
-    torch.manual_seed(3)
-    for i in range(3):
-        Image.fromarray((torch.rand(40, 44, 3) * 255).byte().numpy()).save(root / f"{i}.png")
-    return root
+    return random_images(tmp_path / "hr", [(40, 44)] * 3, seed=3)
 
 
 def test_train_sr_shuffle_l1_then_fine_tune_with_init(tmp_path, images):

@@ -8,10 +8,8 @@ import subprocess
 import sys
 
 import pytest
-import torch
-from PIL import Image
 
-from conftest import DATA_DIR
+from conftest import DATA_DIR, random_images
 from imgperc.losses import load_loss_network
 from imgperc.modelfile import read_metadata
 from imgperc.train import log
@@ -19,12 +17,7 @@ from imgperc.train import log
 
 @pytest.fixture
 def images(tmp_path):
-    root = tmp_path / "images"
-    root.mkdir()
-    torch.manual_seed(2)
-    for i in range(4):
-        Image.fromarray((torch.rand(34, 36, 3) * 255).byte().numpy()).save(root / f"{i}.png")
-    return root
+    return random_images(tmp_path / "images", [(34, 36)] * 4, seed=2)
 
 
 def _torchrun(task_args, out):

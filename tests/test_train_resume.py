@@ -10,23 +10,18 @@ import sys
 import time
 
 import pytest
-import torch
-from PIL import Image
 
 from imgperc.modelfile import read_metadata
 from imgperc.train import checkpoint, log
+
+from conftest import random_images
 
 ITERATIONS = 200
 
 
 @pytest.fixture
 def data(tmp_path):
-    root = tmp_path / "hr"
-    root.mkdir()
-    torch.manual_seed(1)
-    for i in range(4):
-        Image.fromarray((torch.rand(36, 40 + i, 3) * 255).byte().numpy()).save(root / f"{i}.png")
-    return root
+    return random_images(tmp_path / "hr", [(36, 40 + i) for i in range(4)], seed=1)
 
 
 def _command(data, out, iterations=ITERATIONS):

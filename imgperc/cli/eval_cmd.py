@@ -20,4 +20,4 @@ class EvaluatorGroup(RegistryGroup):
 
 @click.group("eval", cls=EvaluatorGroup)
 def eval_group() -> None:
-    """Benchmark models on standard data sets (PSNR, SSIM, ...), one subcommand per task."""
+    """Benchmark models on standard data sets (PSNR, SSIM, ...). One subcommand per task."""

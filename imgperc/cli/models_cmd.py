@@ -26,7 +26,7 @@ def _size(n: int) -> str:
 
 @click.group()
 def models() -> None:
-    """Pretrained models, built-in ones and those you trained: list, pull, locate, remove, ship."""
+    """Hub, built-in and your own models: list, pull, path, rm, ship."""
 
 
 def _rows(task: str | None) -> list[dict[str, Any]]:
@@ -152,7 +152,7 @@ def path(name: str) -> None:
 @models.command("rm")
 @click.argument("names", nargs=-1, required=True)
 def rm(names: tuple[str, ...]) -> None:
-    """Remove installed models (downloaded ones, and those you trained; built-in ones stay)."""
+    """Remove downloaded or trained models (built-in ones stay)."""
     from .. import hub
     from ..hub.store import check_removable
     from ..hub.user import find_model, remove_user_model
@@ -196,7 +196,7 @@ def _json_object(path: str | None) -> dict[str, Any]:
 @click.option("--note", help="A note to record (what the structured fields cannot say).")
 @click.option("--force", is_flag=True, help="Replace a shipped model of the same NAME.")
 def ship(args: tuple[str, ...], results: tuple[str, ...], method: str | None, metadata: str | None, note: str | None, force: bool) -> None:
-    """Ship a trained run as a built-in model of its task's plugin (for maintainers).
+    """Ship a trained run as a built-in model of its plugin (maintainers).
 
     RUN/model.safetensors NAME writes NAME.safetensors into the weights folder of the plugin of
     the run's task, in fp16, with the run's metadata. NAME alone (with --scores, --metadata or
@@ -218,7 +218,10 @@ def ship(args: tuple[str, ...], results: tuple[str, ...], method: str | None, me
 
 @models.command("doc")
 def doc() -> None:
-    """Print docs/models.md: every model, and each built-in model's provenance from its metadata."""
+    """Print docs/models.md: every model, with built-in models' provenance.
+
+    The provenance comes from each built-in model's metadata.
+    """
     from .models_doc import markdown
 
     click.echo(markdown(), nl=False)

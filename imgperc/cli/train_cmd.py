@@ -22,7 +22,7 @@ class TrainerGroup(RegistryGroup):
 
 @click.group("train", cls=TrainerGroup)
 def train_group() -> None:
-    """Train a transform net: style transfer, super-resolution, or any plugin's task.
+    """Train a net: style transfer, super-resolution, or plugin tasks.
 
     Runs resume from their run folder's latest checkpoint; Ctrl-C saves one and stops.
     Multi-process: torchrun --nproc-per-node N -m imgperc train TASK ...

@@ -12,7 +12,7 @@ __getattr__, __dir__, __all__ = exports(
     __name__,
     {
         ".builtin": ("WeightsFolder", "builtin_metadata", "builtin_model", "builtin_specs", "register_weights", "weights_folders"),
-        ".download": ("fetch", "resolve_url"),
+        ".download": ("download_bar", "fetch", "resolve_url"),
         ".resolve": ("LoadedModel", "ResolvedModel", "model_names", "resolve_model"),
         ".spec": ("ModelSpec", "RemoteFile"),
         ".store": ("ensure", "find_spec", "installed_path", "pull", "remove", "specs"),

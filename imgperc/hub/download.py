@@ -13,16 +13,18 @@ Every file is pinned by size (and sha256 where known), so a download is bounded:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
-import sys
 import time
 from pathlib import Path
+from typing import Callable, Iterator, Sequence
 from urllib.parse import urlsplit
 
 import requests
 import urllib3
 from filelock import FileLock
+from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
 from .. import settings
@@ -31,7 +33,6 @@ from ..integrity import sha256_file
 from .spec import RemoteFile
 
 CHUNK = 1 << 16
-ENV_TIMEOUT = settings.ENV_DOWNLOAD_TIMEOUT
 RETRIES = 3
 
 
@@ -67,15 +68,33 @@ def _local_path(location: str) -> Path:
     return Path(location[len("file://"):] if location.startswith("file://") else location)
 
 
-def _progress(enabled: bool) -> Progress:
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        transient=True,
-        disable=not enabled,
-    )
+Report = Callable[[int], None]
+"""Told the bytes of one file that are there so far (`fetch`'s ``report``)."""
+
+
+@contextlib.contextmanager
+def download_bar(label: str, remotes: Sequence[RemoteFile], *, enabled: bool | None = None, console: Console | None = None) -> Iterator[Callable[[RemoteFile], Report]]:
+    """One transient bar, ``label``, over the bytes of all ``remotes`` (a model's files), on
+    stderr where it is a terminal (``enabled`` forces it on or off).
+
+    Yields ``reporter(remote)``: the ``report`` to give `fetch` for that file.
+    """
+    console = console or Console(stderr=True)
+    done = [0] * len(remotes)
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn())
+    with Progress(*columns, console=console, transient=True, disable=not (console.is_terminal if enabled is None else enabled)) as progress:
+        task = progress.add_task(label, total=sum(remote.size for remote in remotes))
+
+        def reporter(remote: RemoteFile) -> Report:
+            index = remotes.index(remote)
+
+            def report(have: int) -> None:
+                done[index] = have
+                progress.update(task, completed=sum(done))
+
+            return report
+
+        yield reporter
 
 
 class _Retryable(Exception):
@@ -90,16 +109,17 @@ class _Deadline(Exception):
         self.have = have
 
 
-def _copy_local(location: str, part: Path, remote: RemoteFile) -> None:
+def _copy_local(location: str, part: Path, remote: RemoteFile, report: Report) -> None:
     source = _local_path(location)
     if not source.is_file():
         raise DownloadError(f"{remote.name}: not found in the mirror folder ({source})")
     if source.stat().st_size != remote.size:
         raise DownloadError(f"{remote.name}: expected {remote.size} bytes, the mirror folder has {source.stat().st_size} ({source})")
     shutil.copyfile(source, part)
+    report(remote.size)
 
 
-def _stream(location: str, part: Path, remote: RemoteFile, deadline: float, show_progress: bool) -> None:
+def _stream(location: str, part: Path, remote: RemoteFile, deadline: float, report: Report) -> None:
     """Append the rest of ``remote`` to ``part`` (resuming it), never past the pinned size."""
     have = part.stat().st_size if part.exists() else 0
     if have == remote.size:
@@ -128,8 +148,8 @@ def _stream(location: str, part: Path, remote: RemoteFile, deadline: float, show
         if announced is not None and announced.isdigit() and have + int(announced) > remote.size:
             part.unlink(missing_ok=True)
             raise DownloadError(f"{remote.name}: {location} announces {have + int(announced)} bytes, more than the pinned {remote.size}")
-        with _progress(show_progress) as progress, open(part, "ab" if have else "wb") as out:
-            task = progress.add_task(remote.name, total=remote.size, completed=have)
+        with open(part, "ab" if have else "wb") as out:
+            report(have)
             while have < remote.size + 1:
                 if time.monotonic() > deadline:
                     raise _Deadline(have)
@@ -143,7 +163,7 @@ def _stream(location: str, part: Path, remote: RemoteFile, deadline: float, show
                     break
                 out.write(chunk)
                 have += len(chunk)
-                progress.update(task, completed=have)
+                report(have)
     if have > remote.size:
         part.unlink(missing_ok=True)
         raise DownloadError(f"{remote.name}: {location} sent more than the pinned {remote.size} bytes")
@@ -177,20 +197,23 @@ def _holds(path: Path, remote: RemoteFile) -> bool:
     return not remote.sha256 or sha256_file(path) == remote.sha256
 
 
-def fetch(remote: RemoteFile, dest: Path, *, show_progress: bool | None = None) -> Path:
+def fetch(remote: RemoteFile, dest: Path, *, show_progress: bool | None = None, report: Report | None = None) -> Path:
     """Download ``remote`` to ``dest`` (atomically), verifying size and sha256.
 
     A verified file already at ``dest`` is kept. Retries network failures and 5xx answers
     (resuming the partial file) until the file's deadline; a 4xx answer, an oversized answer
-    or a bad checksum fails at once.
+    or a bad checksum fails at once. Progress goes to ``report`` (see `download_bar`), else to
+    a bar of its own (``show_progress``: default, where stderr is a terminal).
     """
+    if report is None:
+        with download_bar(remote.name, [remote], enabled=show_progress) as reporter:
+            return fetch(remote, dest, report=reporter(remote))
     location = resolve_url(remote.url)
     if _holds(dest, remote):
+        report(remote.size)
         return dest
     if settings.offline():
         raise DownloadError(f"{remote.name}: IMGPERC_OFFLINE is set, so {remote.url} is not downloaded")
-    if show_progress is None:
-        show_progress = sys.stderr.isatty()
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -199,6 +222,7 @@ def fetch(remote: RemoteFile, dest: Path, *, show_progress: bool | None = None) 
     seconds = deadline_seconds(remote.size)
     with FileLock(dest.with_name(f".{dest.name}.lock")):
         if _holds(dest, remote):
+            report(remote.size)
             return dest  # another process finished it while this one waited for the lock
         deadline = time.monotonic() + seconds
         if part.exists() and part.stat().st_size > remote.size:
@@ -207,9 +231,9 @@ def fetch(remote: RemoteFile, dest: Path, *, show_progress: bool | None = None) 
         for attempt in range(1, RETRIES + 1):
             try:
                 if _is_local(location):
-                    _copy_local(location, part, remote)
+                    _copy_local(location, part, remote, report)
                 else:
-                    _stream(location, part, remote, deadline, show_progress)
+                    _stream(location, part, remote, deadline, report)
                 if not _holds(part, remote):
                     part.unlink()
                     raise DownloadError(f"{remote.name}: sha256 mismatch from {location} (expected {remote.sha256})")
@@ -228,5 +252,5 @@ def fetch(remote: RemoteFile, dest: Path, *, show_progress: bool | None = None) 
             time.sleep(pause)
     raise DownloadError(
         f"{remote.name}: not downloaded within {seconds:.3g} s from {location} ({last_error}); "
-        f"set {ENV_TIMEOUT} above {timeout():g} to allow more time"
+        f"set {settings.ENV_DOWNLOAD_TIMEOUT} above {timeout():g} to allow more time"
     )

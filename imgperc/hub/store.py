@@ -100,7 +100,7 @@ def ensure(name: str) -> Path:
 
 
 def builtin_alike(spec: ModelSpec) -> str | None:
-    """A built-in model of the same task whose id extends this one's (``muse`` -> ``muse-fast``)."""
+    """A built-in model of the same task whose id extends this one's (``ID`` -> ``ID-fast``)."""
     alike = sorted(s.id for s in specs().values() if s.builtin is not None and s.task == spec.task and s.id.startswith(f"{spec.id}-"))
     return alike[0] if alike else None
 
@@ -124,7 +124,7 @@ def download_hint(spec: ModelSpec) -> str:
 
 def pull(spec: ModelSpec, *, force: bool = False) -> Path:
     """Download, verify and convert ``spec`` into the store, atomically and under a lock."""
-    from .download import fetch
+    from .download import download_bar, fetch
 
     if spec.builtin is not None:
         return ensure(spec.id)
@@ -136,7 +136,8 @@ def pull(spec: ModelSpec, *, force: bool = False) -> Path:
             return target / MODEL_FILE  # another process finished it while we waited
         raw_dir = settings.home_dir(DOWNLOADS, spec.id)
         try:
-            raw = {remote.name: fetch(remote, raw_dir / remote.name) for remote in spec.files}
+            with download_bar(f"download {spec.id}", spec.files) as reporter:
+                raw = {remote.name: fetch(remote, raw_dir / remote.name, report=reporter(remote)) for remote in spec.files}
             tensors, meta = spec.convert(raw)
         except DownloadError as exc:
             raise DownloadError(f"could not download model '{spec.id}': {exc.message}", download_hint(spec)) from None

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Column
+from rich.text import Text
 
 
 def summary(record: dict[str, Any]) -> str:
@@ -16,6 +18,13 @@ def summary(record: dict[str, Any]) -> str:
     if record.get("skipped_images"):
         text += f" | {record['skipped_images']} unreadable images skipped"
     return text
+
+
+class StatusColumn(ProgressColumn):
+    """The loss summary: the one column that gives way (cut with an ellipsis) on a narrow terminal."""
+
+    def render(self, task: Task) -> Text:
+        return Text(task.fields["status"], no_wrap=True, overflow="ellipsis")
 
 
 class Display:
@@ -35,9 +44,12 @@ class Display:
     def start(self, done: int, total: int) -> None:
         if not self.live:
             return
+        whole = Column(no_wrap=True)  # never cut: the count and both times
         self._progress = Progress(
-            TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(), TextColumn("elapsed"), TimeElapsedColumn(),
-            TextColumn("ETA"), TimeRemainingColumn(), TextColumn("{task.fields[status]}"), console=self.console, transient=False,
+            TextColumn("[bold]train", table_column=whole), BarColumn(bar_width=20, table_column=whole),
+            MofNCompleteColumn(table_column=whole), TextColumn("elapsed", table_column=whole), TimeElapsedColumn(table_column=whole),
+            TextColumn("ETA", table_column=whole), TimeRemainingColumn(table_column=whole), StatusColumn(),
+            console=self.console, transient=False,
         )
         self._task = self._progress.add_task("train", total=total, completed=done, status="")
         self._progress.start()

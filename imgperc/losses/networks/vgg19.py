@@ -177,17 +177,18 @@ def _prefetch(files: tuple[hub.RemoteFile, ...], raw_dir: Path, wanted_by: str) 
     """Download ``files`` deepest first; on failure name every unavailable file and stop."""
     unavailable: list[str] = []
     reason = ""
-    for remote in reversed(files):
-        dest = raw_dir / remote.name
-        if not (dest.is_file() and dest.stat().st_size == remote.size):
-            try:
-                hub.fetch(remote, dest)
-            except DownloadError as exc:
-                unavailable.append(remote.name)
-                reason = reason or exc.message.split(": ", 1)[-1]
-                continue
-        if unavailable:
-            break
+    with hub.download_bar(f"download {MODEL_ID}", files) as reporter:
+        for remote in reversed(files):
+            dest = raw_dir / remote.name
+            if not (dest.is_file() and dest.stat().st_size == remote.size):
+                try:
+                    hub.fetch(remote, dest, report=reporter(remote))
+                except DownloadError as exc:
+                    unavailable.append(remote.name)
+                    reason = reason or exc.message.split(": ", 1)[-1]
+                    continue
+            if unavailable:
+                break
     if unavailable:
         names = ", ".join(sorted(unavailable, key=lambda n: [int(x) for x in re.findall(r"\d+", n)]))
         raise ModelNotAvailable(
