@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Union
+from typing import TYPE_CHECKING, Any, Callable, Sequence, Union
 
 from . import plugins
 from .errors import InputError
@@ -96,15 +96,29 @@ def stylize(
     device: str = "auto",
     precision: str = "auto",
     tile: str | int | None = "auto",
+    style_image: str | Path | Sequence[str | Path] | None = None,
+    style_mix: Sequence[float] | None = None,
+    style_size: int | None = None,
 ) -> Output:
-    """Stylize ``image`` with a named ``style`` or a trained ``model`` (a name or file; it wins).
+    """Stylize ``image`` with a named ``style`` or a trained ``model`` (a name or file; it wins),
+    or with any painting: ``style_image`` (one path, or several mixed by ``style_mix`` weights;
+    ``style_size``: the painting's longest side, which sets the stroke scale).
 
-    Without either, the ``style`` task's default: the built-in fast style ``muse-fast`` (no
-    download). ``size`` resizes so the longest side has that many pixels first;
+    Without any, the ``style`` task's default model (`ImageTask.default`; docs/api.md names
+    the shipped one). ``size`` resizes so the longest side has that many pixels first;
     ``preserve_color`` keeps the input's colours; ``strength`` blends with the input (0..1).
     Returns what `imgperc.Model` returns for ``image``; alpha is kept.
     """
     task = plugins.registry("image_tasks").require(STYLE_TASK)
+    if style_image is not None or style_mix is not None:
+        from .model import apply
+
+        paintings = (style_image,) if isinstance(style_image, (str, Path)) else tuple(style_image or ())
+        mix = None if style_mix is None else ",".join(str(float(w)) for w in style_mix)
+        transform = task.prepare(style=style, model=model, style_image=tuple(Path(p) for p in paintings), style_mix=mix,
+                                 style_size=style_size, preserve_color=preserve_color, strength=strength, device=device,
+                                 precision=precision, tile=tile)
+        return apply(transform, image, size, task.finish)
     name = model if model is not None else style or task.default()
     styler = cached_model(name, STYLE_TASK, "style", device, precision)
     return styler(image, size=size, tile=tile, preserve_color=preserve_color, strength=strength)
@@ -122,8 +136,8 @@ def upscale(
 ) -> Output:
     """Super-resolve ``image`` ``scale`` times with ``model`` (a name or file).
 
-    Without a model, the ``sr`` task's default for ``scale`` (x4 without either: the built-in
-    ``x4-perceptual``); with one, ``scale`` may be left out, and must be the model's if given.
+    Without a model, the ``sr`` task's default for ``scale`` (x4 without either; docs/api.md
+    names the shipped ones); with one, ``scale`` may be left out, and must be the model's if given.
     ``histogram_match`` matches the output's histograms to the input's. Returns what
     `imgperc.Model` returns for ``image``: a gray array stays gray, alpha is upscaled too.
     """

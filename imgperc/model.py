@@ -104,15 +104,19 @@ class Model:
         images in tiles (``auto``: only those that do not fit in memory; ``off``; pixels); the
         other ``options`` are the task's (an unknown one is an InputError that lists them).
         """
-        transform = self._transform(tile, **options)
-        finish = self._task.finish
-        with torch.inference_mode():
-            if isinstance(image, torch.Tensor):
-                return _run_tensor(transform, image, size)
-            if isinstance(image, np.ndarray):
-                picture = from_array(image)
-                return to_array(transform_image(transform, _resized(picture, size), finish), image)
-            return to_pil(transform_image(transform, _resized(as_image(image), size), finish))
+        return apply(self._transform(tile, **options), image, size, self._task.finish)
+
+
+def apply(transform: Transform, image: Input, size: int | None = None, finish: Any = None) -> Output:
+    """A prepared transform on ``image``, returned as the same kind (see `Model.__call__`);
+    ``finish``: the task's ``ImageTask.finish``."""
+    with torch.inference_mode():
+        if isinstance(image, torch.Tensor):
+            return _run_tensor(transform, image, size)
+        if isinstance(image, np.ndarray):
+            picture = from_array(image)
+            return to_array(transform_image(transform, _resized(picture, size), finish), image)
+        return to_pil(transform_image(transform, _resized(as_image(image), size), finish))
 
 
 def _resized(picture: Any, size: int | None) -> Any:
@@ -133,8 +137,8 @@ def _run_tensor(transform: Transform, batch: torch.Tensor, size: int | None) -> 
 
 
 def load(name_or_path: str | Path, device: str = "auto", precision: str = "auto") -> Model:
-    """Load a model once: a hub id (``muse``, ``muse-fast``, ``x4-perceptual``), a model you
-    trained (``--name``) or a model file; its task comes from its metadata."""
+    """Load a model once: a hub id or alias (`imgperc models list`), a model you trained
+    (``--name``) or a model file; its task comes from its metadata."""
     return load_resolved(resolve_model(name_or_path, None), device=device, precision=precision)
 
 

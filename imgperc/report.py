@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 RESULT_FORMATS = ("csv", "json")
 GAP = 4
+GAP_ROWS = 8  # between the rows of a sheet
 LABEL_HEIGHT = 14
 CHAR_WIDTH = 6  # of Pillow's default font
 
@@ -39,6 +40,19 @@ def labelled_row(panels: list[tuple[str, "torch.Tensor"]], *, fit_labels: bool =
         array = pixels.clamp(0, 1).mul(255).round().byte().permute(1, 2, 0).contiguous().cpu().numpy()
         sheet.paste(PILImage.fromarray(array, "RGB"), (x, LABEL_HEIGHT))
         draw.text((x + 2, 1), label[-(w // CHAR_WIDTH) :] if fit_labels else label, fill="black")
+    return sheet
+
+
+def save_sheet(rows: list[PILImage.Image], path: Path, *, quality: int = 85) -> PILImage.Image:
+    """Stack ``rows`` (e.g. `labelled_row` results) on white, 8 pixels apart, and write them
+    atomically to ``path`` in the format of its extension; returns the sheet."""
+    sheet = PILImage.new("RGB", (max(r.width for r in rows), sum(r.height for r in rows) + GAP_ROWS * (len(rows) - 1)), "white")
+    top = 0
+    for row in rows:
+        sheet.paste(row, (0, top))
+        top += row.height + GAP_ROWS
+    with atomic_path(path, overwrite=True) as tmp:
+        sheet.save(tmp, format=PILImage.registered_extensions().get(path.suffix.lower()), quality=quality, optimize=True)
     return sheet
 
 

@@ -54,7 +54,8 @@ class ImageTask:
     """One image task as registered through the ``register_image_tasks`` hook.
 
     ``selector`` is the name of the option whose presence picks this task (``style`` for
-    ``--style``, ``scale`` for ``-x``); ``options`` are the click options it understands;
+    ``--style``, ``scale`` for ``-x``), and ``also_selected_by`` names others that pick it too
+    (``style_image`` for ``--style-image``): see `selected_by`; ``options`` are the click options it understands;
     ``prepare(**values)`` builds the transform (image-file commands also pass ``device=`` when
     it takes one); ``tag(values)`` names outputs (``clip.wave.mp4``, ``clip.x4.mp4``);
     ``tag_patterns`` are fnmatch patterns of the tags it gives besides its models' names
@@ -81,6 +82,11 @@ class ImageTask:
     default_model: str | Callable[..., str] | None = None
     bench: BenchNet | None = None
     bind: Callable[..., Transform] | None = None
+    also_selected_by: tuple[str, ...] = ()
+
+    def selected_by(self, values: Mapping[str, Any]) -> bool:
+        """Whether the option ``values`` given pick this task (a selector given, not empty)."""
+        return any(values.get(name) not in (None, False, ()) for name in (self.selector, *self.also_selected_by))
 
     def default(self, **options: Any) -> str:
         """The model to use when none is named: ``default_model``, given ``options`` if it is a

@@ -105,7 +105,7 @@ def test_bad_ships_are_one_line_errors(zoo, tmp_path, capsys):
     other = tmp_path / "other.safetensors"
     save_model_file(other, {"w": torch.zeros(1)}, {"task": "nothing", "architecture": "identity"})
     code, _, err = _ship(capsys, other, "x")
-    assert code == 1 and one_error_line(err) == "Error: no plugin ships models of task 'nothing' (tasks with a weights folder: sr, style, zoo)"
+    assert code == 1 and one_error_line(err) == "Error: no plugin ships models of task 'nothing' (tasks with a weights folder: sr, style, style-decoder, zoo)"
     code, _, err = _ship(capsys, run, "x4-fidelity")
     assert code == 1 and "'x4-fidelity' is already the name of hub model 'x4-fidelity'" in one_error_line(err)
     code, _, err = _ship(capsys, "not-shipped", "--scores", other)

@@ -17,8 +17,7 @@ from torchvision.transforms.functional import pil_to_tensor
 
 import imgperc
 from imgperc import hub
-from imgperc.atomic import atomic_path
-from imgperc.report import labelled_row
+from imgperc.report import labelled_row, save_sheet
 from imgperc_style.ml5_styles import STYLES
 
 
@@ -47,13 +46,7 @@ def main() -> None:
     rows = pair_rows(args.photo, args.size, args.columns)
     if not rows:
         raise SystemExit("no fast styles are shipped: nothing to show")
-    sheet = Image.new("RGB", (max(r.width for r in rows), sum(r.height for r in rows) + 8 * (len(rows) - 1)), "white")
-    top = 0
-    for row in rows:
-        sheet.paste(row, (0, top))
-        top += row.height + 8
-    with atomic_path(args.output, overwrite=True) as tmp:
-        sheet.save(tmp, format=Image.registered_extensions().get(args.output.suffix.lower()), quality=85, optimize=True)
+    sheet = save_sheet(rows, args.output)
     print(f"{args.output}: {sheet.width}x{sheet.height}, {args.output.stat().st_size // 1024} KB")
 
 

@@ -26,7 +26,7 @@ def _size(n: int) -> str:
 
 @click.group()
 def models() -> None:
-    """Hub, built-in and your own models: list, pull, path, rm, ship."""
+    """Pretrained models, built in or yours: list, pull, path, rm, ship."""
 
 
 def _rows(task: str | None) -> list[dict[str, Any]]:

@@ -12,6 +12,7 @@ from imgperc.inference import engine_options
 from imgperc.limits import FiniteFloatRange
 from imgperc.tasks import BenchNet, ImageTask
 
+from .anystyle_task import PAINTING_MIN, STYLE_SIZE
 from .stylize import DEFAULT_STYLE, bind, prepare, tag
 
 TASK = "style"
@@ -26,6 +27,26 @@ def style_options() -> tuple[click.Option, ...]:
             ["--model"],
             type=click.Path(dir_okay=False, path_type=Path),
             help="A trained style net file instead of a named style; outputs are tagged with its stem.",
+        ),
+        click.Option(
+            ["--style-image"],
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            multiple=True,
+            metavar="PAINTING",
+            help="Any image as the style, with no training (whitening-colouring transforms of VGG-19 features); "
+                 "repeat it to mix paintings. Outputs are tagged with the painting's name.",
+        ),
+        click.Option(
+            ["--style-mix"],
+            metavar="W,W,...",
+            help="Weights of the --style-image paintings, in order (e.g. 0.7,0.3; default: equal).",
+        ),
+        click.Option(
+            ["--style-size"],
+            type=click.IntRange(min=PAINTING_MIN),
+            metavar="N",
+            help=f"With --style-image: resize the painting so its longest side is N pixels (default {STYLE_SIZE}); "
+                 "larger N gives larger strokes.",
         ),
         click.Option(["--preserve-color"], is_flag=True, help="Keep the input's colours: transfer luminance only."),
         click.Option(
@@ -51,6 +72,7 @@ def style_task() -> ImageTask:
         default_model=DEFAULT_STYLE,
         bench=BenchNet("ml5", pad=None),
         bind=bind,
+        also_selected_by=("style_image",),
     )
 
 
@@ -68,7 +90,7 @@ class StylizeCommand(ImageFilesCommand):
 
     def invoke(self, ctx: click.Context) -> None:
         values = ctx.params
-        if not values.get("style") and not values.get("model") and not values.get("quiet"):
+        if not any(values.get(name) for name in ("style", "model", "style_image", "quiet")):
             click.echo(f"No --style given: using the built-in fast style '{DEFAULT_STYLE}' (styles: `imgperc stylize --help`)", err=True)
         return super().invoke(ctx)
 
@@ -80,8 +102,9 @@ stylize_command = StylizeCommand(
 
     Outputs go beside their inputs as NAME.STYLE.EXT unless -o is given, the same size as the
     input (after --size); alpha, EXIF and ICC are kept. Give --style NAME (listed below; the
-    fast ones have 10-16x fewer FLOPs) or --model FILE (train one with `imgperc train
-    style`); without either, the built-in muse-fast (no download). Several inputs show a progress bar;
+    fast ones have 10-16x fewer FLOPs), --model FILE (train one with `imgperc train
+    style`), or --style-image PAINTING for any picture as the style, with no training;
+    without any, the built-in muse-fast (no download). Several inputs show a progress bar;
     `torchrun --nproc-per-node N -m imgperc stylize ...` shares them between N processes.
     """,
     short_help="Apply a style to images (files or folders).",

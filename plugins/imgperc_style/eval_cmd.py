@@ -13,6 +13,8 @@ from rich.console import Console
 from rich.table import Table
 
 from imgperc.cli.options import SIZE_MIN, size_option
+from imgperc.errors import InputError
+from imgperc.limits import FiniteFloatRange
 from imgperc.inference import report_options
 from imgperc.report import ReportFiles, print_table
 
@@ -39,8 +41,10 @@ def _table(result: StyleEvaluation) -> Table:
 @click.command("style")
 @click.option("--data", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True, help="Folder of photos.")
 @click.option("--style-image", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True, help="The style the models render.")
-@click.option("--model", "models", multiple=True, required=True, metavar="NAME|PATH", help="A style model (repeat for several): pretrained, yours, or a file.")
+@click.option("--model", "models", multiple=True, metavar="NAME|PATH", help="A style model (repeat for several): pretrained, yours, or a file.")
 @click.option("--gatys", type=click.IntRange(min=1), metavar="N", help="Also score Gatys et al.: N L-BFGS iterations from each photo (gatys plugin).")
+@click.option("--any-style", "any_styles", type=FiniteFloatRange(0.0, 1.0), multiple=True, metavar="STRENGTH",
+              help="Also score `stylize --style-image` with the same painting at this --strength (repeat for several).")
 @click.option("--preset", default=DEFAULT_PRESET, show_default=True, help="Loss recipe whose taps and per-layer multipliers define the losses.")
 @size_option(default=512)
 @click.option("--style-size", type=click.IntRange(min=SIZE_MIN), help="Longest side of the style image [default: --size].")
@@ -50,6 +54,7 @@ def eval_style_command(
     style_image: Path,
     models: tuple[str, ...],
     gatys: int | None,
+    any_styles: tuple[float, ...],
     preset: str,
     size: int,
     style_size: int | None,
@@ -71,9 +76,12 @@ def eval_style_command(
     from imgperc.io import collect_inputs, read_image
     from imgperc.losses import PerceptualLoss, get_preset
 
+    from .anystyle_task import prepare_anystyle
     from .evaluate import evaluate, gatys_method, gatys_optimizer, scoring_recipe, side_by_side
     from .stylize import StyleTransform, choose, load_net
 
+    if not (models or gatys or any_styles):
+        raise InputError("say what to score: --model NAME|PATH, --gatys N or --any-style STRENGTH")
     recipe = scoring_recipe(preset)
     choices = {ref: choose(None, ref) for ref in dict.fromkeys(models)}
     optimize = gatys_optimizer() if gatys else None
@@ -85,6 +93,9 @@ def eval_style_command(
     methods: dict[str, Method] = {ref: StyleTransform(load_net(c, device, precision), c.tag) for ref, c in choices.items()}
     scorer = PerceptualLoss(recipe).to(target_device)
     scorer.set_style(style.to(target_device))
+    for strength in dict.fromkeys(any_styles):
+        name = "any-style" if strength == 1.0 else f"any-style-{strength:g}"
+        methods[name] = prepare_anystyle([style_image], style_size=style_size, strength=strength, device=device)
     if optimize is not None:
         methods[f"gatys-{gatys}"] = gatys_method(optimize, get_preset(preset), scorer, style.to(target_device), gatys)
     console = Console(stderr=True)

@@ -20,14 +20,21 @@ from .ml5_styles import STYLES, model_spec
 
 TASK = "style"
 # transform-net name -> its builder
-NETS = {"johnson": "imgperc_style.nets:johnson", "ml5": "imgperc_style.ml5:ml5", "light": "imgperc_style.light:light"}
+NETS = {"johnson": "imgperc_style.nets:johnson", "ml5": "imgperc_style.ml5:ml5", "light": "imgperc_style.light:light",
+        "wct-decoder": "imgperc_style.decoder:wct_decoder"}
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"  # the built-in (fast) styles (see .builtin)
+DECODERS_DIR = Path(__file__).resolve().parent / "decoders"  # the decoders of --style-image (see .anystyle_task)
 
 
 def weights_folder(folder: Path | None = None) -> WeightsFolder:
     """The built-in styles: ``WEIGHTS_DIR`` (or ``folder``), described and shipped by `.builtin`."""
     return WeightsFolder(TASK, folder or WEIGHTS_DIR, "style", "imgperc_style.builtin:builtin_spec",
                          ship_metadata="imgperc_style.builtin:ship_metadata", scores="imgperc_style.builtin:scores")
+
+
+def decoders_folder(folder: Path | None = None) -> WeightsFolder:
+    """The decoders that `--style-image` uses: ``DECODERS_DIR`` (or ``folder``)."""
+    return WeightsFolder("style-decoder", folder or DECODERS_DIR, "any-style decoder", "imgperc_style.anystyle_task:decoder_spec")
 
 
 @hookimpl
@@ -41,6 +48,7 @@ def register_models(register: Register) -> None:
     for style_id in STYLES:
         register(style_id, Deferred(partial(model_spec, style_id)))
     register_weights(register, weights_folder())
+    register_weights(register, decoders_folder())
 
 
 @hookimpl
@@ -57,6 +65,7 @@ def register_commands(cli: click.Group) -> None:
 @hookimpl
 def register_trainers(register: Register) -> None:
     register(TASK, LazyCommand(TASK, "imgperc_style.train_cmd:train_style_command", "Train a fast style-transfer net on a folder of content images (Johnson et al., 2016)."))
+    register("decoder", LazyCommand("decoder", "imgperc_style.train_decoder_cmd:train_decoder_command", "Train a decoder for any-style transfer (--style-image) on a folder of photos."))
 
 
 @hookimpl

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 from imgperc.errors import InputError
 from imgperc.hub import ResolvedModel, resolve_model
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from torch import nn
 
     from imgperc.inference import Engine
+    from imgperc.tasks import Transform
 
 TASK = "style"
 DEFAULT_STYLE = "muse-fast"  # without --style or --model: built in, so nothing is downloaded
@@ -96,14 +97,34 @@ def prepare(
     device: str = "auto",
     precision: str | None = None,
     tile: str | None = None,
-) -> StyleTransform:
-    """Pick, load and configure a style net (``ImageTask.prepare`` of the ``style`` task)."""
+    style_image: Sequence[Path] = (),
+    style_mix: str | None = None,
+    style_size: int | None = None,
+) -> Transform:
+    """Pick, load and configure a style net, or any painting with ``style_image``
+    (``ImageTask.prepare`` of the ``style`` task)."""
+    from imgperc.inference.tiling import parse_tile
+
+    from .anystyle_task import check_choice, prepare_anystyle
+
     check_strength(strength)
+    check_choice(style_image, style, model, style_mix)
+    if style_image:
+        return prepare_anystyle(style_image, style_mix=style_mix, style_size=style_size, strength=strength,
+                                preserve_color=preserve_color, device=device, precision=precision or "auto",
+                                tile=parse_tile(tile or "auto"))
     choice = choose(style, model)
     net = load_net(choice, device, precision or "auto", tile or "auto")
     return bind(net, choice.model, preserve_color=preserve_color, strength=strength)
 
 
 def tag(values: dict[str, Any]) -> str:
-    """Name part for outputs (``clip.wave.mp4``): the style id, or the model file's stem."""
+    """Name part for outputs (``clip.wave.mp4``): the style id, the model file's stem, or the
+    paintings' stems."""
+    from .anystyle_task import check_choice, painting_tag
+
+    style_image = values.get("style_image") or ()
+    check_choice(style_image, values.get("style"), values.get("model"), values.get("style_mix"))
+    if style_image:
+        return painting_tag(style_image)
     return choose(values.get("style"), values.get("model")).tag

@@ -91,10 +91,6 @@ def _flag(task: ImageTask) -> str:
     return f"--{task.selector}"
 
 
-def _given(value: Any) -> bool:
-    return value is not None and value is not False and value != ()
-
-
 def _takes_model(task: ImageTask) -> bool:
     return any(option.name == "model" for option in task.options)
 
@@ -158,7 +154,7 @@ class VideoCommand(click.Command):
         """The one task whose selector was given, else the one ``--model`` records; an
         InputError for none or several."""
         self._sync()
-        chosen = [task for task in self._tasks if _given(values.get(task.selector))]
+        chosen = [task for task in self._tasks if task.selected_by(values)]
         if len(chosen) == 1:
             if values.get("model") and not _takes_model(chosen[0]):
                 raise InputError(f"{_flag(chosen[0])} takes no --model")
@@ -258,10 +254,12 @@ def _minutes(seconds: float) -> str:
 
 
 def _faster(task: ImageTask, values: dict[str, Any], size: tuple[int, int]) -> str:
-    """What would run faster than ``values``: the task's built-in ``<model>-fast`` model if it
-    has one, and a smaller ``--size``; '' if neither."""
+    """What would run faster than ``values``: the built-in model alike the chosen one
+    (`imgperc.hub.store.builtin_alike`: ``wave`` -> ``wave-fast``) if there is one, and a
+    smaller ``--size``; '' if neither."""
     from imgperc.errors import ModelNotAvailable
-    from imgperc.hub import find_spec, specs
+    from imgperc.hub import find_spec
+    from imgperc.hub.store import builtin_alike
 
     choices = []
     for option in task.options:
@@ -269,11 +267,11 @@ def _faster(task: ImageTask, values: dict[str, Any], size: tuple[int, int]) -> s
         if option.name not in (task.selector, "model") or not isinstance(name, str):
             continue
         try:
-            fast = specs().get(f"{find_spec(name).id}-fast")
+            fast = builtin_alike(find_spec(name))
         except ModelNotAvailable:
             continue
-        if fast is not None and fast.task == task.name and fast.builtin is not None:
-            choices.append(f"{option.opts[-1]} {fast.id} (built in)")
+        if fast is not None:
+            choices.append(f"{option.opts[-1]} {fast} (built in)")
             break
     if max(size) > FAST_SIZE:
         choices.append(f"--size {FAST_SIZE}")
