@@ -22,8 +22,8 @@ def test_moments_of_parts_add_up_to_the_whole():
     f = _features(0)[0]
     whole = Moments.of(f)
     parts = Moments.of(f[:, :5]) + Moments.of(f[:, 5:])
-    for a, b in zip(whole.mean_cov(), parts.mean_cov()):
-        torch.testing.assert_close(a, b)
+    for a, b in zip(whole.mean_cov(), parts.mean_cov()):  # float32 sums: agree to float32 precision
+        assert (a - b).norm() / a.norm() < 1e-5
 
 
 def test_full_strength_gives_the_style_mean_and_covariance():
@@ -50,9 +50,8 @@ class _Encoder(nn.Module):
 
     def __init__(self, level: int) -> None:
         super().__init__()
-        layers: list[nn.Module] = [nn.Conv2d(3, FEATURE_CHANNELS[level], 3, padding=1), nn.ReLU()]
-        layers += [nn.MaxPool2d(2)] * (level - 1)
-        self.body = nn.Sequential(*layers)
+        pools: list[nn.Module] = [nn.MaxPool2d(2)] * (level - 1)
+        self.body = nn.Sequential(*pools, nn.Conv2d(3, FEATURE_CHANNELS[level], 3, padding=1), nn.ReLU())
         self.tap = TAPS[level]
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -66,10 +65,10 @@ def anystyle() -> AnyStyle:
 
 
 def test_tiled_equals_untiled_with_whole_image_statistics(anystyle):
-    painting, image = torch.rand(1, 3, 64, 80), torch.rand(1, 3, 150, 203)
+    painting, image = torch.rand(1, 3, 48, 64), torch.rand(1, 3, 100, 139)
     moments = anystyle.style_moments(painting)
     targets = {k: StyleTarget.mix([m], [1.0]) for k, m in moments.items()}
     whole = anystyle(image, targets, 0.8)
-    tiled = anystyle(image, targets, 0.8, tile=96)
+    tiled = anystyle(image, targets, 0.8, tile=72)
     assert whole.shape == image.shape
     torch.testing.assert_close(tiled, whole, rtol=0, atol=1e-3)

@@ -189,7 +189,7 @@ def prepare_anystyle(
     tile: int | str | None = "auto",
 ) -> AnyStyleTransform:
     """Load (once) and configure ``--style-image`` for these paintings (the nets run in
-    ``precision``; the statistics and transforms always in float64/float32)."""
+    ``precision``, ``auto`` meaning fp32; the statistics and transforms always in float64/float32)."""
     from imgperc.inference import select_device
     from imgperc.precision import resolve
 
@@ -197,5 +197,6 @@ def prepare_anystyle(
     where = select_device(device)
     anystyle = load_anystyle(str(where))
     targets = style_targets(style_images, weights, style_size or STYLE_SIZE, str(where))
-    return AnyStyleTransform(anystyle, targets, painting_tag(style_images), strength, preserve_color, tile,
-                             resolve(precision, where, "inference"))
+    # auto is fp32 here: whitening amplifies bf16's rounding (up to 44 levels off fp32 in 8 bits)
+    chosen = "fp32" if precision == "auto" else resolve(precision, where, "inference")
+    return AnyStyleTransform(anystyle, targets, painting_tag(style_images), strength, preserve_color, tile, chosen)

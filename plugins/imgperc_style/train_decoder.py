@@ -111,6 +111,8 @@ class DecoderJob(TrainJob):
         from imgperc.inference import net_device
 
         device = net_device(net)
+        if self.network is None:  # a finished run asked only for its model: no training step ran
+            self.setup(device)
         rows = []
         for crop in preview_crops(self.files, self.image_size):
             with torch.no_grad():

@@ -8,8 +8,8 @@ Several styles mix by mixing their colouring maps (``sum_i a_i C_i``, ``sum_i a_
 equals mixing the transformed features. ``strength`` blends the result with the content's own
 features, as the paper's alpha does.
 
-Statistics are accumulated in float64 from sums (`Moments`), so that an image processed in
-tiles gets exactly the statistics of the whole.
+Statistics (`Moments`) merge exactly, so that an image processed in tiles gets the statistics
+of the whole; the eigendecompositions run in float64.
 """
 
 from __future__ import annotations
@@ -24,26 +24,35 @@ EPS = 1e-5  # added to the eigenvalues, relative to the largest one
 
 @dataclass
 class Moments:
-    """Running sums of a ``[C, N]`` feature map: ``sum f``, ``sum f f^T`` and N (float64)."""
+    """Statistics of a ``[C, N]`` feature map: N, the mean and the scatter ``sum (f-m)(f-m)^T``.
 
-    total: torch.Tensor
-    outer: torch.Tensor
+    The scatter is summed in float32 about the map's own mean (fast, and free of the
+    cancellation of ``E[f f^T] - m m^T``); parts merge exactly (Chan et al.'s pairwise update).
+    """
+
     count: float
+    mean: torch.Tensor  # [C], float64
+    scatter: torch.Tensor  # [C, C], float64
 
     @classmethod
     def of(cls, features: torch.Tensor) -> "Moments":
-        """The sums of ``features`` (``[C,H,W]`` or ``[C,N]``)."""
-        f = features.reshape(features.shape[0], -1).to(torch.float64)
-        return cls(f.sum(1), f @ f.T, float(f.shape[1]))
+        """The statistics of ``features`` (``[C,H,W]`` or ``[C,N]``)."""
+        f = features.reshape(features.shape[0], -1).float()
+        mean = f.mean(1, keepdim=True)
+        centred = f - mean
+        return cls(float(f.shape[1]), mean[:, 0].double(), (centred @ centred.T).double())
 
     def __add__(self, other: "Moments") -> "Moments":
-        return Moments(self.total + other.total, self.outer + other.outer, self.count + other.count)
+        count = self.count + other.count
+        delta = other.mean - self.mean
+        mean = self.mean + delta * (other.count / count)
+        scatter = self.scatter + other.scatter + torch.outer(delta, delta) * (self.count * other.count / count)
+        return Moments(count, mean, scatter)
 
     def mean_cov(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(mean ``[C]``, covariance ``[C,C]``), float64."""
-        mean = self.total / self.count
-        cov = self.outer / self.count - torch.outer(mean, mean)
-        return mean, (cov + cov.T) / 2
+        cov = self.scatter / self.count
+        return self.mean, (cov + cov.T) / 2
 
 
 def _eigen(cov: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
