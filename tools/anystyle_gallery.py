@@ -8,7 +8,8 @@
 photo, the pretrained net of that painting, Gatys et al. (``imgperc gatys``, N L-BFGS iterations,
 VGG-19) and `--style-image`. ``controls``: one photo under --strength 0.25/0.5/0.75/1,
 --style-size 256/512/1024, --style-mix with a second painting (1,0 / 0.5,0.5 / 0,1) and
---preserve-color. Every panel is made at ``--size`` (longest side) and centre-cropped square.
+--preserve-color. Every panel is stylized at twice ``--size`` (longest side), then shown ``--size`` square
+(shorter side resized, centre crop).
 """
 
 from __future__ import annotations
@@ -25,17 +26,18 @@ from torchvision.transforms.functional import center_crop, pil_to_tensor
 
 import imgperc
 from imgperc.api import resize_longest
-from imgperc.io import read_image
+from imgperc.io import read_image, resize
 from imgperc.report import labelled_row, save_sheet
 
 
 def _panel(image: Image.Image, side: int) -> torch.Tensor:
-    pixels = pil_to_tensor(image.convert("RGB")).float() / 255
-    return center_crop(pixels, [min(side, *pixels.shape[-2:])] * 2)
+    """A ``side`` x ``side`` panel: the shorter side resized to ``side``, centre-cropped."""
+    pixels = resize(pil_to_tensor(image.convert("RGB")).float() / 255, shortest=side)
+    return center_crop(pixels, [side, side])
 
 
 def _photo(path: Path, size: int) -> Image.Image:
-    return imgperc.io.to_pil(resize_longest(read_image(path), size))
+    return imgperc.io.to_pil(resize_longest(read_image(path), 2 * size))
 
 
 def grid(paintings: list[Path], photos: list[Path], size: int) -> list[Image.Image]:
@@ -43,26 +45,26 @@ def grid(paintings: list[Path], photos: list[Path], size: int) -> list[Image.Ima
     for painting in paintings:
         panels = [(painting.stem, _panel(_photo(painting, size), size))]
         for photo in photos:
-            panels.append((photo.stem, _panel(imgperc.stylize(photo, style_image=painting, size=size), size)))
+            panels.append((photo.stem, _panel(imgperc.stylize(photo, style_image=painting, size=2 * size), size)))
         rows.append(labelled_row(panels, fit_labels=True))
     return rows
 
 
 def compare(painting: Path, photo: Path, net: str, gatys: int, size: int) -> list[Image.Image]:
     panels = [("photo", _panel(_photo(photo, size), size)), (f"painting {painting.stem}", _panel(_photo(painting, size), size)),
-              (f"net {net}", _panel(imgperc.stylize(photo, net, size=size), size))]
+              (f"net {net}", _panel(imgperc.stylize(photo, net, size=2 * size), size))]
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "gatys.png"
         subprocess.run([sys.executable, "-m", "imgperc", "gatys", str(photo), "--style", str(painting), "--loss-network", "vgg19",
                         "--iterations", str(gatys), "--size", str(size), "-o", str(out), "-q"], check=True)
         panels.append((f"gatys {gatys} L-BFGS", _panel(Image.open(out), size)))
-    panels.append(("--style-image", _panel(imgperc.stylize(photo, style_image=painting, size=size), size)))
+    panels.append(("--style-image", _panel(imgperc.stylize(photo, style_image=painting, size=2 * size), size)))
     return [labelled_row(panels, fit_labels=True)]
 
 
 def controls(painting: Path, other: Path, photo: Path, size: int) -> list[Image.Image]:
     def run(label: str, **options) -> tuple[str, torch.Tensor]:
-        return label, _panel(imgperc.stylize(photo, size=size, **options), size)
+        return label, _panel(imgperc.stylize(photo, size=2 * size, **options), size)
 
     strength = [run(f"--strength {s}", style_image=painting, strength=s) for s in (0.25, 0.5, 0.75, 1.0)]
     scale = [run(f"--style-size {n}", style_image=painting, style_size=n) for n in (256, 512, 1024)]
