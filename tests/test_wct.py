@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from imgperc_style.anystyle import AnyStyle, Level
+from imgperc_style.anystyle import AnyStyle, Level, level_strength
 from imgperc_style.decoder import FEATURE_CHANNELS, TAPS, wct_decoder
 from imgperc_style.wct import LevelTransform, Moments, StyleTarget
 
@@ -72,3 +72,10 @@ def test_tiled_equals_untiled_with_whole_image_statistics(anystyle):
     tiled = anystyle(image, targets, 0.8, tile=72)
     assert whole.shape == image.shape
     torch.testing.assert_close(tiled, whole, rtol=0, atol=1e-3)
+
+
+def test_the_levels_strengths_compound_to_the_strength_asked_for():
+    for strength in (0.0, 0.25, 0.7, 1.0):
+        per_level = level_strength(strength, 3)
+        assert 1 - (1 - per_level) ** 3 == pytest.approx(strength)
+    assert level_strength(0.25, 3) < 0.1
