@@ -10,17 +10,18 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Sequence, TypeVar, Union
 
 from . import plugins
 from .errors import InputError
 from .hub import resolve_model
 from .io import Image, from_pil, read_image, resize, scaled_size
 from .limits import check_pixels
-from .tasks import Transform
+from .tasks import Transform, colour_output
 
 if TYPE_CHECKING:
     import PIL.Image
+    import torch
 
     from .model import Input, Model, Output
 
@@ -44,40 +45,65 @@ def as_image(image: ImageLike) -> Image:
     raise InputError(f"expected a PIL image, a path, a numpy array or a torch tensor, not {type(image).__name__}")
 
 
-def resize_longest(image: Image, longest: int) -> Image:
-    """``image`` resized (`imgperc.io.resize`) so that its longest side is ``longest`` pixels."""
-    w, h = image.size
+def resize_pixels_longest(pixels: torch.Tensor, longest: int) -> torch.Tensor:
+    """``[..., H, W]`` pixels resized (`imgperc.io.resize`) so that the longest side is
+    ``longest`` (the same tensor when it already is); over the pixel limit is an InputError."""
+    h, w = pixels.shape[-2:]
     new_h, new_w = scaled_size(h, w, longest=longest)
     check_pixels(new_w, new_h, f"resized to {longest} pixels, the image")
-    if (new_w, new_h) == (w, h):
-        return image
-    return image.with_pixels(resize(image.pixels, (new_h, new_w)))
+    return pixels if (new_h, new_w) == (h, w) else resize(pixels, (new_h, new_w))
+
+
+def resize_longest(image: Image, longest: int) -> Image:
+    """``image`` resized so that its longest side is ``longest`` pixels (alpha too)."""
+    pixels = resize_pixels_longest(image.pixels, longest)
+    return image if pixels is image.pixels else image.with_pixels(pixels)
 
 
 def transform_image(transform: Transform, image: Image, finish: Callable[[Image, Any], Image] | None = None) -> Image:
     """Run a prepared image task on one image; ``finish`` (an ``ImageTask.finish``, default
-    `imgperc.pipeline.files.colour_output`: alpha resized with the scale) makes the result."""
-    from .pipeline.files import colour_output
-
+    `imgperc.tasks.colour_output`: alpha resized with the scale) makes the result."""
     return (finish or colour_output)(image, transform(image.pixels[None])[0])
 
 
-_models: OrderedDict[tuple, Model] = OrderedDict()
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def lru_get(cache: OrderedDict[K, V], key: K, make: Callable[[], V], limit: int) -> V:
+    """``cache[key]``, made by ``make()`` when absent; the ``limit`` most recently used are kept."""
+    value = cache.pop(key) if key in cache else make()
+    cache[key] = value
+    while len(cache) > limit:
+        cache.popitem(last=False)
+    return value
+
+
+# (name or path, task, device, precision) -> (the model file's (path, mtime) or None, the model)
+_models: OrderedDict[tuple, tuple[tuple[Path, int] | None, Model]] = OrderedDict()
+
+
+def _stamp(path: Path | None) -> tuple[Path, int] | None:
+    return None if path is None else (path.resolve(), path.stat().st_mtime_ns)
 
 
 def cached_model(name_or_path: str | Path, task: str, label: str, device: str = "auto", precision: str = "auto") -> Model:
     """`imgperc.load` of a model of ``task`` (called ``label`` in errors), keeping the
-    `CACHE_SIZE` models used last: a model file counts as new once it changes on disk."""
+    `CACHE_SIZE` models used last. A kept model is reused without resolving its name again,
+    unless its model file changed on disk."""
     from .model import load_resolved
 
-    found = resolve_model(name_or_path, task, label=label)
-    stamp = None if found.path is None else (str(found.path.resolve()), found.path.stat().st_mtime_ns)
-    key = (found.name, found.spec is not None, stamp, device, precision)
-    model = _models.pop(key, None) or load_resolved(found, device=device, precision=precision)
-    _models[key] = model
-    while len(_models) > CACHE_SIZE:
-        _models.popitem(last=False)
-    return model
+    key = (str(name_or_path), task, device, precision)
+    kept = _models.get(key)
+    if kept is not None and (kept[0] is None or kept[0] == _stamp(kept[0][0])):
+        return lru_get(_models, key, lambda: kept, CACHE_SIZE)[1]
+
+    def load() -> tuple[tuple[Path, int] | None, Model]:
+        found = resolve_model(name_or_path, task, label=label)
+        return _stamp(found.path), load_resolved(found, device=device, precision=precision)
+
+    _models.pop(key, None)
+    return lru_get(_models, key, load, CACHE_SIZE)[1]
 
 
 def clear_model_cache() -> None:

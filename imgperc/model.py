@@ -9,6 +9,7 @@ set and engines per ``tile``, so calls reuse the compiled engine.
 from __future__ import annotations
 
 import inspect
+from collections import OrderedDict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
 
@@ -16,14 +17,13 @@ import numpy as np
 import torch
 
 from . import plugins
-from .api import ImageLike, as_image, resize_longest, transform_image
+from .api import ImageLike, as_image, lru_get, resize_longest, resize_pixels_longest, transform_image
 from .errors import InputError, PluginError
 from .hub import resolve_model
 from .inference import Engine, select_device
 from .inference.tiling import parse_tile
-from .io import resize, scaled_size, to_pil
+from .io import to_pil
 from .io.arrays import from_array, to_array
-from .limits import check_pixels
 from .precision import resolve as resolve_precision
 
 if TYPE_CHECKING:
@@ -74,7 +74,7 @@ class Model:
         self.device = str(where)
         self._precision_choice = precision  # ``auto`` is chosen again for another device
         self._engines: dict[int | str | None, Engine] = {}
-        self._transforms: dict[tuple, Transform] = {}
+        self._transforms: OrderedDict[tuple, Transform] = OrderedDict()
         self._engine("auto")  # the net on its device now, so that a first call does no loading
 
     def _engine(self, tile: int | str | None) -> Engine:
@@ -89,11 +89,7 @@ class Model:
             known = ", ".join((*CORE_OPTIONS, *self._options))
             raise InputError(f"unknown option '{unknown[0]}' for a {self.task} model (options: {known})")
         key = (parse_tile(tile), tuple(sorted(options.items())))
-        transform = self._transforms.pop(key, None) or self._task.bind(self._engine(key[0]), self._model, **options)
-        self._transforms[key] = transform  # the most recent last
-        if len(self._transforms) > MAX_TRANSFORMS:
-            del self._transforms[next(iter(self._transforms))]
-        return transform
+        return lru_get(self._transforms, key, lambda: self._task.bind(self._engine(key[0]), self._model, **options), MAX_TRANSFORMS)
 
     def __call__(self, image: Input, *, size: int | None = None, tile: str | int | None = "auto", **options: Any) -> Output:
         """``image`` transformed, as the same kind: a numpy array for an array (same dtype), a
@@ -128,11 +124,10 @@ def _run_tensor(transform: Transform, batch: torch.Tensor, size: int | None) -> 
     if batch.ndim not in (3, 4) or batch.shape[-3] != 3 or not batch.is_floating_point():
         raise InputError(f"expected a float tensor [N,3,H,W] or [3,H,W] in [0, 1], got {batch.dtype} {list(batch.shape)}")
     pixels = batch if batch.ndim == 4 else batch[None]
+    pixels = pixels.float()
     if size is not None:
-        height, width = scaled_size(*pixels.shape[-2:], longest=size)
-        check_pixels(width, height, f"resized to {size} pixels, the image")
-        pixels = resize(pixels.float(), (height, width))
-    out = transform(pixels.float()).to(batch.dtype)
+        pixels = resize_pixels_longest(pixels, size)
+    out = transform(pixels).to(batch.dtype)
     return out if batch.ndim == 4 else out[0]
 
 

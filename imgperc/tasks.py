@@ -38,6 +38,14 @@ def check_output(batch: torch.Tensor, result: object, scale: int) -> None:
         raise PluginError(f"the task returned {got} for a batch of {tuple(batch.shape)}; expected {expected}")
 
 
+def colour_output(image: Image, pixels: torch.Tensor) -> Image:
+    """The default ``ImageTask.finish``: the input's metadata and alpha (resized to the new
+    pixels) with the task's pixels, written in colour."""
+    import dataclasses
+
+    return dataclasses.replace(image.with_pixels(pixels), grayscale=False)
+
+
 @dataclass(frozen=True)
 class BenchNet:
     """What `imgperc bench --task NAME` times: the transform net ``net`` built with ``config``,
@@ -61,7 +69,7 @@ class ImageTask:
     ``tag_patterns`` are fnmatch patterns of the tags it gives besides its models' names
     (``x4``, ``x4-*``), so that folders skip earlier outputs (`imgperc.pipeline.files.output_tags`);
     ``finish(image, pixels)``, if given, makes an output file's image from its input and the
-    transformed pixels (default: `imgperc.pipeline.files.colour_output`);
+    transformed pixels (default: `colour_output`);
     ``default_model`` is the model used when none is chosen (`imgperc.stylize` without a style),
     or a function of the options that gives it (an upscaler's depends on its scale): see `default`;
     ``bench`` is the net `imgperc bench` times for this task;

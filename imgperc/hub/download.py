@@ -197,21 +197,22 @@ def _holds(path: Path, remote: RemoteFile) -> bool:
     return not remote.sha256 or sha256_file(path) == remote.sha256
 
 
-def fetch(remote: RemoteFile, dest: Path, *, show_progress: bool | None = None, report: Report | None = None) -> Path:
+def fetch(remote: RemoteFile, dest: Path, *, report: Report | None = None) -> Path:
     """Download ``remote`` to ``dest`` (atomically), verifying size and sha256.
 
     A verified file already at ``dest`` is kept. Retries network failures and 5xx answers
     (resuming the partial file) until the file's deadline; a 4xx answer, an oversized answer
     or a bad checksum fails at once. Progress goes to ``report`` (see `download_bar`), else to
-    a bar of its own (``show_progress``: default, where stderr is a terminal).
+    a bar of its own (shown where stderr is a terminal).
     """
+    if _holds(dest, remote):
+        if report is not None:
+            report(remote.size)
+        return dest
     if report is None:
-        with download_bar(remote.name, [remote], enabled=show_progress) as reporter:
+        with download_bar(remote.name, [remote]) as reporter:
             return fetch(remote, dest, report=reporter(remote))
     location = resolve_url(remote.url)
-    if _holds(dest, remote):
-        report(remote.size)
-        return dest
     if settings.offline():
         raise DownloadError(f"{remote.name}: IMGPERC_OFFLINE is set, so {remote.url} is not downloaded")
     try:

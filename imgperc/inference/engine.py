@@ -206,15 +206,13 @@ class Engine(nn.Module):
             self._compiled[key] = graph.load_compiled(self.net, x, self.dtype)
             if self._compiled[key] is not None:
                 self.events.append(f"loaded the compiled net for {list(key[0])} {self.precision}")
-        if self._compiled[key] is None and (
-            self.compile_mode == "always" or self._eager_seconds[key] >= graph.compile_seconds(self.device)
-        ):
+        if self._compiled[key] is not None:
+            return self._compiled[key]
+        expected = graph.compile_seconds(self.device)  # read once: a file on disk
+        if self.compile_mode == "always" or self._eager_seconds[key] >= expected:
             if (observer := _observer.get()) is not None:
                 *_, h, w = x.shape
-                observer.notice(
-                    f"compiling the net for a new size ({w}x{h}): about {graph.compile_seconds(self.device):.0f} s, "
-                    "once (later runs of this size load it)"
-                )
+                observer.notice(f"compiling the net for a new size ({w}x{h}): about {expected:.0f} s, once (later runs of this size load it)")
             self._compiled[key] = self._compile(x)
         return self._compiled[key]
 

@@ -75,7 +75,8 @@ def tiles(h: int, w: int, tile: int, margin: int, multiple: int) -> Iterator[tup
             yield rows, cols
 
 
-def _core(rows: Span, cols: Span) -> Core:
+def tile_core(rows: Span, cols: Span) -> Core:
+    """The core of the tile (``rows``, ``cols``) in that tile's own pixels."""
     return Core(
         rows.core_start - rows.start,
         rows.core_stop - rows.start,
@@ -113,7 +114,7 @@ def whole_image_stats(
         meter = NormStats("accumulate", stats)
         with meter:
             for rows, cols in tiles(h, w, tile, margin, multiple):
-                meter.next_tile(_core(rows, cols))
+                meter.next_tile(tile_core(rows, cols))
                 try:
                     forward(canvas[..., rows.start : rows.stop, cols.start : cols.stop])
                 except StopForward:

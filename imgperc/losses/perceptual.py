@@ -106,7 +106,13 @@ class PerceptualLoss(nn.Module):
                 terms = [term for term in self.terms if term.target == name]
                 if terms:
                     given[name] = self._inputs(image, terms)
-        values = {term.name: term(inputs, given.get(term.target)) for term in self.terms}
+        encoded: dict[tuple, torch.Tensor] = {}  # one encoding (e.g. a Gram matrix) per class and layer
+        values = {}
+        for term in self.terms:
+            key = (type(term).encode, term.layer)
+            if key not in encoded:
+                encoded[key] = term.encode(inputs[term.layer])
+            values[term.name] = term(inputs, given.get(term.target), encoded=encoded[key])
         return LossReport(torch.stack(list(values.values())).sum(), values)
 
 

@@ -17,6 +17,7 @@ says what it is (``content:relu2_2``, ``style:relu1_2``, ``tv``, ``pixel``).
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import ClassVar, Mapping, Optional
 
 import torch
@@ -61,7 +62,7 @@ Inputs = Mapping[Optional[str], torch.Tensor]
 """What a term reads from: loss-network features by tap, and the image itself under ``None``."""
 
 
-class LossTerm(nn.Module):
+class LossTerm(nn.Module, ABC):
     """One weighted comparison of the output with a target, the way pystiche's ``ComparisonLoss`` is.
 
     Every term shares one vocabulary: its *input* is the output's features at ``layer`` (the
@@ -84,23 +85,25 @@ class LossTerm(nn.Module):
         self.register_buffer("fixed", None)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """The representation that is compared (default: the features or image as they are)."""
+        """The representation that is compared (default: the features or image as they are); a
+        function of ``x`` alone, so terms of one class share it per layer (`PerceptualLoss`)."""
         return x
 
+    @abstractmethod
     def score(self, input: torch.Tensor, target: torch.Tensor | None) -> torch.Tensor:
         """The unweighted value for encoded ``input`` and ``target``, averaged over the batch."""
-        raise NotImplementedError
 
     @torch.no_grad()
     def set_target(self, inputs: Inputs) -> None:
         """Fix the target (encoded once), used when ``forward`` gets none."""
         self.fixed = self.encode(inputs[self.layer]).detach()
 
-    def forward(self, inputs: Inputs, target: Inputs | None = None) -> torch.Tensor:
+    def forward(self, inputs: Inputs, target: Inputs | None = None, encoded: torch.Tensor | None = None) -> torch.Tensor:
+        """The weighted value; ``encoded``: ``encode(inputs[layer])`` when the caller already has it."""
         reference = self.encode(target[self.layer]) if target is not None else self.fixed
         if reference is None and self.compares:
             raise RuntimeError(f"{self.name}: no {self.target or 'comparison'} target (pass one or call set_target first)")
-        return self.weight * self.score(self.encode(inputs[self.layer]), reference)
+        return self.weight * self.score(self.encode(inputs[self.layer]) if encoded is None else encoded, reference)
 
 
 class ContentTerm(LossTerm):

@@ -12,7 +12,6 @@ still fails at the end.
 
 from __future__ import annotations
 
-import dataclasses
 import glob
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from ..errors import InputError, echo_error
 from ..inference.batching import auto_batch, same_size_batches
 from ..io import Image, collect_sources, output_paths, read_image, write_image
 from ..scaleout import Listing, main_first, processes, share
-from ..tasks import ImageTask, Transform, check_output
+from ..tasks import ImageTask, Transform, check_output, colour_output
 
 Finish = Callable[[Image, torch.Tensor], Image]
 
@@ -44,12 +43,6 @@ class FileOptions:
     device: str = "auto"
     force: bool = False
     quiet: bool = False
-
-
-def colour_output(image: Image, pixels: torch.Tensor) -> Image:
-    """The default ``ImageTask.finish``: the input's metadata and alpha (resized to the new
-    pixels) with the task's pixels, written in colour."""
-    return dataclasses.replace(image.with_pixels(pixels), grayscale=False)
 
 
 def run_image_task(task: ImageTask, values: dict[str, Any], files: FileOptions, *, verb: str) -> None:

@@ -13,14 +13,13 @@ tiles with the whole image's map (`imgperc.inference.tiling.run_tiled` blends th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Sequence
 
 import torch
 from torch import nn
 
 from imgperc.inference.padding import reflect_pad
-from imgperc.inference.tiling import Core, run_tiled, tiles
+from imgperc.inference.tiling import run_tiled, tile_core, tiles
 
 from .decoder import TAPS
 from .wct import LevelTransform, Moments, StyleTarget
@@ -41,13 +40,12 @@ def _multiple(level: int) -> int:
     return 2 ** (level - 1)
 
 
-@dataclass(frozen=True)
-class Level:
+class Level(nn.Module):
     """One level: the VGG-19 encoder cut at its tap, and its decoder."""
 
-    level: int
-    encoder: nn.Module
-    decoder: nn.Module
+    def __init__(self, level: int, encoder: nn.Module, decoder: nn.Module) -> None:
+        super().__init__()
+        self.level, self.encoder, self.decoder = level, encoder, decoder
 
     def encode(self, image: torch.Tensor) -> torch.Tensor:
         return self.encoder(image)[TAPS[self.level]]
@@ -58,8 +56,7 @@ class AnyStyle(nn.Module):
 
     def __init__(self, levels: Sequence[Level]) -> None:
         super().__init__()
-        self.levels = list(levels)
-        self.modules_ = nn.ModuleList([m for lv in self.levels for m in (lv.encoder, lv.decoder)])
+        self.levels = nn.ModuleList(levels)
 
     @torch.no_grad()
     def style_moments(self, painting: torch.Tensor) -> dict[int, Moments]:
@@ -88,9 +85,7 @@ class AnyStyle(nn.Module):
         moments = None
         for rows, cols in tiles(h, w, tile, MARGIN, multiple):
             features = lv.encode(x[..., rows.start : rows.stop, cols.start : cols.stop])
-            core = Core(rows.core_start - rows.start, rows.core_stop - rows.start, cols.core_start - cols.start,
-                        cols.core_stop - cols.start, rows.stop - rows.start, cols.stop - cols.start)
-            ys, xs = core.scaled(*features.shape[-2:])
+            ys, xs = tile_core(rows, cols).scaled(*features.shape[-2:])
             part = Moments.of(features[0][:, ys, xs])
             moments = part if moments is None else moments + part
         transform = LevelTransform.between(moments, target, strength)
