@@ -29,11 +29,13 @@ from imgperc.train import TrainJob, list_images
 
 from .choices import LOSSES
 from .degrade import degrade
+from .realworld import degrade_real, parameters as real_parameters
 from .plugin import NETS
 
 DEGRADATION_META = {
     "blur": {"blur_sigma": 1.0, "downsample": "bicubic"},
     "bicubic": {"blur_sigma": 0.0, "downsample": "bicubic (Pillow, antialiased)", "quantized": "8-bit"},
+    "real": real_parameters(),
 }
 
 TASK = "sr"
@@ -83,7 +85,13 @@ class PatchPair:
 
     def __call__(self, pixels: torch.Tensor, rng: random.Random) -> tuple[torch.Tensor, torch.Tensor]:
         hr = self._crop(fit_patch(pixels, self.patch), rng)
-        return degrade(hr[None], self.scale, self.degradation)[0], hr
+        return self.low(hr, rng), hr
+
+    def low(self, hr: torch.Tensor, rng: random.Random) -> torch.Tensor:
+        """The low-resolution input of a [3,H,W] patch (the real-world chain draws from ``rng``)."""
+        if self.degradation == "real":
+            return degrade_real(hr, self.scale, rng)
+        return degrade(hr[None], self.scale, self.degradation)[0]
 
 
 def default_preset(loss: str, network: str | None) -> str:
@@ -174,7 +182,7 @@ class SRJob(TrainJob):
             h, w = image.shape[-2:]
             top, left = (h - self.patch_size) // 2, (w - self.patch_size) // 2
             hr = image[:, top : top + self.patch_size, left : left + self.patch_size]
-            low = degrade(hr[None], self.scale, self.degradation)
+            low = self.sampler().low(hr, random.Random(index))[None]
             output = run_net(net, low.to(net_device(net)), pad=8)[0].cpu()
             nearest = F.interpolate(low, scale_factor=self.scale, mode="nearest")[0]
             rows.append([nearest, output, hr])

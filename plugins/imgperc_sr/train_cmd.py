@@ -13,7 +13,7 @@ import click
 from imgperc.limits import FINITE_FLOAT
 from imgperc.train import common_options, split_settings
 
-from .choices import DEGRADATIONS, LOSSES, SKIPS
+from .choices import LOSSES, SKIPS, TRAIN_DEGRADATIONS
 from .plugin import NETS
 
 
@@ -26,9 +26,10 @@ from .plugin import NETS
 @click.option("--arch", type=click.Choice(list(NETS)), default="sr-johnson", show_default=True,
               help="sr-johnson: the paper's net (most work after upsampling); sr-shuffle: all convs at the input "
                    "resolution, pixel-shuffle upsampling (about 12x cheaper).")
-@click.option("--degradation", type=click.Choice(DEGRADATIONS), default="blur", show_default=True,
-              help="How low-resolution inputs are made: blur (the paper: Gaussian sigma 1, then bicubic) or bicubic "
-                   "(the benchmark protocol of imgperc eval sr: Pillow bicubic, 8-bit).")
+@click.option("--degradation", type=click.Choice(TRAIN_DEGRADATIONS), default="blur", show_default=True,
+              help="How low-resolution inputs are made: blur (the paper: Gaussian sigma 1, then bicubic), bicubic "
+                   "(the benchmark protocol of imgperc eval sr: Pillow bicubic, 8-bit) or real (a random second-order "
+                   "chain of blur, resize, noise and JPEG, as Real-ESRGAN: for phone photos and old JPEGs).")
 @click.option("--augment/--no-augment", "augment_data", default=False, show_default=True,
               help="Random flips, 90-degree rotations and rescaling of the training patches.")
 @click.option("--patch-size", type=int, default=288, show_default=True, help="High-resolution training patches are this size squared.")
