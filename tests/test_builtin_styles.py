@@ -169,10 +169,11 @@ def test_ship_an_sr_run_into_the_sr_plugin_and_record_eval_sr_scores(tmp_path, m
     assert hub.find_spec("x4-tiny").extra == {"scale": 4, "loss": "l1"}
     report = tmp_path / "eval-sr-set5-x4.json"
     report.write_text(json.dumps({"data": "/d/set5", "scale": 4, "degradation": "bicubic", "histogram_match": False,
-                                  "mean": {"bicubic": {"psnr": 28.0, "ssim": 0.8, "grid": 1.0}, "x4-tiny": {"psnr": 30.123, "ssim": 0.85678, "grid": 1.2345}}}))
+                                  "mean": {"bicubic": {"psnr": 28.0, "ssim": 0.8, "peak": 1.0}, "x4-tiny": {"psnr": 30.123, "ssim": 0.85678, "peak": 1.2345}},
+                                  "ground_truth": {"peak": 0.987}}))
     _ship(capsys, "x4-tiny", "--scores", report)
     scores = read_metadata(shipped / "x4-tiny.safetensors")["scores"]
-    assert scores == {"set5-x4": {"psnr": 30.12, "ssim": 0.8568, "grid": 1.234, "histogram_match": False}}
+    assert scores == {"set5-x4": {"psnr": 30.12, "ssim": 0.8568, "peak": 1.23, "ground_truth_peak": 0.99, "histogram_match": False}}
 
 
 # --- the nine fast styles that ship ------------------------------------------------------------

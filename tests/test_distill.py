@@ -350,3 +350,41 @@ def test_ctrl_c_and_sigkill_then_resume_as_if_never_stopped(tmp_path, photos, te
         assert read_metadata(out / "model.safetensors")["iterations"] == ITERATIONS
         losses[how] = [r["loss"]["total"] for r in records]
     assert all(math.isclose(a, b, rel_tol=1e-5) for a, b in zip(*losses.values()))
+
+
+def test_the_likeness_and_output_terms_are_zero_when_the_student_draws_the_teacher(tiny_network):
+    weights = DistillLoss(network="tiny", pixel=1.0, feature=3.0, feature_layers=("relu1", "relu2"), likeness=2.0,
+                          likeness_layers=("relu1", "relu2")).validate()
+    objective = DistillObjective(weights)
+    torch.manual_seed(3)
+    teacher, photo = torch.rand(2, 3, 8, 8), torch.rand(2, 3, 8, 8)
+    same = objective(teacher.clone(), teacher, photo).values()
+    assert set(same) == {"total", "pixel", "feature:relu1", "feature:relu2", "likeness:relu1", "likeness:relu2"}
+    assert all(value == 0.0 for value in same.values())
+    other = objective(photo, teacher, photo).values()
+    assert other["likeness:relu1"] > 0 and other["likeness:relu2"] > 0
+    assert "likeness" not in DistillLoss().to_dict() and "likeness_layers" not in DistillLoss().to_dict()  # old runs still resume
+
+
+def test_likeness_and_several_sizes_reach_the_job_are_recorded_and_resume(tmp_path, capsys, photos, teacher, tiny_network):
+    out = tmp_path / "run"
+
+    def args(iterations, likeness="2"):
+        return ["--teacher", teacher, "--data", photos, "--out", out, "--iterations", iterations, "--checkpoint-every", "1",
+                "--preview-every", "0", "--loss-network", "tiny", "--feature-weight", "0", "--likeness-weight", likeness,
+                "--likeness-layers", "relu1,relu2", "--image-size", "20", "--image-size", "24", "--width", "4", "--depth", "1",
+                "--batch-size", "2", "--workers", "0", "--log-every", "1", "--precision", "fp32"]
+
+    code, stdout, err = _distill(capsys, *args(2))
+    assert code == 0, err
+    assert stdout.count("teacher outputs: stylizing 4 of 4 photos once") == 2  # one set of pairs per size
+    assert set(log.read(out / "log.jsonl")[0]["loss"]) == {"total", "pixel", "likeness:relu1", "likeness:relu2"}
+    meta = read_metadata(out / "model.safetensors")
+    assert meta["distillation"]["likeness"] == 2.0 and meta["distillation"]["likeness_layers"] == ["relu1", "relu2"]
+    assert meta["data"]["image_size"] == [20, 24] and meta["data"]["crop_size"] == 20 and meta["data"]["images"] == 3
+    assert meta["config"]["width"] == 4 and meta["config"]["depth"] == 1
+    assert json.loads((out / "run.json").read_text())["job"]["image_size"] == [20, 24]
+    code, _, err = _distill(capsys, *args(3))
+    assert code == 0 and "resuming at iteration 2 of 3" in err, err
+    code, _, err = _distill(capsys, *args(4, likeness="1"))
+    assert code == 1 and "different --likeness-weight" in one_error_line(err)

@@ -295,7 +295,7 @@ def test_a_registered_kind_joins_a_recipe_with_its_own_targets(mean_kind):
 
 def test_terms_are_stored_only_when_used_and_checked_like_the_rest(mean_kind):
     assert "terms" not in resolve_recipe("paper").to_dict()  # runs from before `terms` existed still resume
-    with pytest.raises(InputError, match="unknown loss term kind 'nope' \\(known: content, mean, pixel, style, tv\\)"):
+    with pytest.raises(InputError, match="unknown loss term kind 'nope' \\(known: content, likeness, mean, pixel, style, tv\\)"):
         _recipe(terms=(TermSpec("nope", 1.0),)).validate()
     with pytest.raises(InputError, match="'tiny' has no layer relu9"):
         _recipe(terms=(TermSpec("mean", 1.0, {"relu9": 1.0}, target="content"),)).validate()

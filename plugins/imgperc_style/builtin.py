@@ -17,6 +17,7 @@ from imgperc import hub
 from imgperc.errors import ModelNotAvailable
 from imgperc.hub.ship import find_method, portable
 
+from .eval_cmd import DEFAULT_PRESET
 from .ml5_styles import STYLES
 
 ML5_LICENSE = "MIT (derived from the MIT-licensed ml5 nets)"
@@ -106,7 +107,9 @@ def ship_metadata(meta: Mapping[str, Any]) -> dict[str, Any]:
 def scores(result: Mapping[str, Any], method: str, meta: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     """An `imgperc eval style` JSON's means for ``method`` as a shipped style's ``scores`` entry:
     the mean style and content losses, the photos and data folder, and, where the teacher was
-    evaluated in the same file, the teacher's means and the ratios model / teacher."""
+    evaluated in the same file, the teacher's means and the ratios model / teacher; for a student,
+    its likeness to its teacher (distance, PSNR) beside the teacher's shift floor. Keyed by the
+    data folder and size, and the recipe unless it is the default one."""
     mine = result["mean"][method]
     entry = {"style_loss": _sig(mine["style"]), "content_loss": _sig(mine["content"]), "photos": len(result["images"]),
              "data": portable(result["data"]), "size": result["size"], "style_image": Path(result["style_image"]).name,
@@ -117,4 +120,7 @@ def scores(result: Mapping[str, Any], method: str, meta: Mapping[str, Any]) -> t
         theirs = result["mean"][found]
         entry["teacher"] = {"name": teacher, "style_loss": _sig(theirs["style"]), "content_loss": _sig(theirs["content"])}
         entry["ratio"] = {k: round(mine[k] / theirs[k], 3) for k in ("style", "content") if theirs[k]}
-    return f"{Path(result['data']).name}-{result['size']}", entry
+    if mine.get("likeness"):
+        entry["likeness"] = {k: v if isinstance(v, str) or v is None else _sig(v) for k, v in mine["likeness"].items()}
+    recipe = entry["recipe"]
+    return f"{Path(result['data']).name}-{result['size']}{'' if recipe == DEFAULT_PRESET else f'-{recipe}'}", entry

@@ -4,8 +4,9 @@ The teacher is a pretrained style (``muse``, ``wave``, ...), a user's trained st
 model file; the student is any registered transform net, by default ``light`` (a tenth of
 ml5's FLOPs). The teacher stylizes each photo once (fp32, with the reflection padding `imgperc
 stylize` uses; cached, see `teacher_pairs`), and each batch takes the same random crops of the
-photos and of the teacher's outputs; the loss is the student's distance to the teacher's output:
-per pixel (L1 by default) plus loss-network features (VGG-19 relu2_2 by default), optionally Gram
+photos and of the teacher's outputs (at one or several sizes, mixed); the loss is the student's
+distance to the teacher's output: per pixel (L1 by default) plus loss-network features (VGG-19
+relu2_2 by default), optionally the likeness `imgperc eval style` reports (`.likeness`), Gram
 matrices (style), the content of the photo itself and the Gram matrices of the painting (the style
 image, as `imgperc eval style` scores). The core
 trainer (`imgperc.train`) does the rest: checkpoints, resume, previews, log, loss curve,
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import click
 import torch
@@ -58,7 +59,7 @@ class DistillJob(TrainJob):
     """A student net trained to reproduce one teacher style model."""
 
     task = TASK
-    option_names = {f: f"--{f}-weight" for f in ("pixel", "feature", "style", "content", "painting")}
+    option_names = {f: f"--{f}-weight" for f in ("pixel", "feature", "style", "content", "painting", "likeness")}
 
     def __init__(
         self,
@@ -67,7 +68,7 @@ class DistillJob(TrainJob):
         *,
         arch: str = DEFAULT_ARCH,
         config: dict[str, Any] | None = None,
-        image_size: int = 256,
+        image_size: int | Sequence[int] = 256,
         crop_size: int | None = None,
         loss: DistillLoss = DistillLoss(),
         style_image: Path | None = None,
@@ -75,15 +76,20 @@ class DistillJob(TrainJob):
         network_fallback: bool = False,
     ) -> None:
         """``network_fallback``: another loss network may stand in for ``loss.network`` if that
-        cannot be had (the user named none; see `imgperc.losses.with_available_network`)."""
+        cannot be had (the user named none; see `imgperc.losses.with_available_network`).
+        ``image_size``: one size or several (the photos at each, pairs of all sizes mixed)."""
         self.architecture = arch
         self.config = checked_config(arch, config or {}, "student")
-        if image_size < 16 or image_size % 4:
-            raise InputError(f"--image-size must be a multiple of 4 and at least 16, got {image_size}")
-        self.image_size = image_size
-        self.crop_size = image_size if crop_size is None else crop_size
-        if not 16 <= self.crop_size <= image_size or self.crop_size % 4:
-            raise InputError(f"--crop-size must be a multiple of 4 from 16 to --image-size {image_size}, got {self.crop_size}")
+        self.image_sizes = tuple(dict.fromkeys([image_size] if isinstance(image_size, int) else image_size))
+        if not self.image_sizes:
+            raise InputError("give at least one --image-size")
+        for size in self.image_sizes:
+            if size < 16 or size % 4:
+                raise InputError(f"--image-size must be a multiple of 4 and at least 16, got {size}")
+        smallest = min(self.image_sizes)
+        self.crop_size = smallest if crop_size is None else crop_size
+        if not 16 <= self.crop_size <= smallest or self.crop_size % 4:
+            raise InputError(f"--crop-size must be a multiple of 4 from 16 to --image-size {smallest}, got {self.crop_size}")
         self.loss_weights = loss.validate()
         if loss.painting and style_image is None:
             raise InputError(f"--painting-weight {loss.painting} needs --style-image (the painting)")
@@ -94,7 +100,7 @@ class DistillJob(TrainJob):
         self.painting = None if self.style_image is None else resize_longest(read_image(self.style_image), style_size).pixels[None]
         self.data = Path(data)
         self.photos = self.files = list_images(self.data)
-        self.preview_inputs = preview_crops(self.files, self.image_size, any_readable=True)
+        self.preview_inputs = preview_crops(self.files, smallest, any_readable=True)
         if not self.preview_inputs:
             raise InputError(f"--data {self.data}: none of its {len(self.files)} images could be read")
         self.loss_weights = with_available_network(
@@ -113,10 +119,10 @@ class DistillJob(TrainJob):
         return PairCrop(self.crop_size)
 
     def setup(self, device: torch.device) -> None:
-        """Stylize each photo with the teacher once (cached pairs: see `teacher_pairs`)."""
+        """Stylize each photo with the teacher once at each size (cached pairs: see `teacher_pairs`)."""
         self.teacher_net.to(device)
-        folder = cache_folder(self.teacher.file(), self.image_size)
-        self.files = make_pairs(self.teacher_net, self.photos, folder, self.image_size, device, report=click.echo)
+        self.files = [pair for size in self.image_sizes for pair in make_pairs(
+            self.teacher_net, self.photos, cache_folder(self.teacher.file(), size), size, device, report=click.echo)]
         self.objective = DistillObjective(self.loss_weights).to(device)
         if self.painting is not None:
             self.objective.set_painting(self.painting.to(device))
@@ -132,6 +138,11 @@ class DistillJob(TrainJob):
         teacher = teacher_output(self.teacher_net.to(device), batch)
         student = run_net(net, batch)  # with the student's own padding, as it will run
         return [list(self.preview_inputs), list(teacher.cpu()), list(student.cpu())]
+
+    @property
+    def image_size(self) -> int | list[int]:
+        """The training size as run.json and the metadata record it (a list only for several)."""
+        return self.image_sizes[0] if len(self.image_sizes) == 1 else list(self.image_sizes)
 
     def _teacher_id(self) -> dict[str, Any]:
         path = self.teacher.path
@@ -156,7 +167,8 @@ class DistillJob(TrainJob):
             "teacher": {**self._teacher_id(), "architecture": meta.get("architecture"), "config": meta.get("config")},
             "distillation": self.loss_weights.to_dict(),
             "loss_network": self.loss_weights.recipe().network,
-            "data": {"folder": str(self.data), "images": len(self.files), "image_size": self.image_size, "crop_size": self.crop_size},
+            "data": {"folder": str(self.data), "images": len(self.files) // len(self.image_sizes), "image_size": self.image_size,
+                     "crop_size": self.crop_size},
             **painting,
         }
 

@@ -34,13 +34,18 @@ def parse_layers(value: str) -> tuple[str, ...]:
 @click.option("--teacher", required=True, metavar="NAME|PATH", help="The style to reproduce: a pretrained style, one you trained, or a style model file.")
 @click.option("--data", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder of photos (searched recursively).")
 @arch_options(DEFAULT_ARCH, "Student")
-@click.option("--image-size", type=int, default=256, show_default=True, help="Photos are resized to this shorter side and stylized once by the teacher.")
-@click.option("--crop-size", type=int, default=None, help="Side of the square training crops cut from them [default: --image-size]; smaller crops make loss-network terms cheaper.")
-@click.option("--loss-network", default=DistillLoss.network, show_default=True, help="Loss network of the feature, style and content terms.")
+@click.option("--image-size", type=int, multiple=True, default=(256,), show_default=True,
+              help="Photos are resized to this shorter side and stylized once by the teacher; repeat to train at several "
+                   "(e.g. 512 and 768: the stroke scale users see at those sizes).")
+@click.option("--crop-size", type=int, default=None, help="Side of the square training crops cut from them [default: the smallest --image-size]; smaller crops make loss-network terms cheaper.")
+@click.option("--loss-network", default=DistillLoss.network, show_default=True, help="Loss network of the feature, likeness, style and content terms.")
 @click.option("--pixel-weight", type=WEIGHT, default=DistillLoss.pixel, show_default=True, help="Per-pixel distance to the teacher's output.")
 @click.option("--pixel-norm", type=click.Choice(PIXEL_NORMS), default=DistillLoss.pixel_norm, show_default=True, help="Distance of the per-pixel term (l1 or l2, on RGB in [0,1]).")
 @click.option("--feature-weight", type=WEIGHT, default=DistillLoss.feature, show_default=True, help="Feature distance to the teacher's output.")
 @click.option("--feature-layers", default=",".join(DistillLoss.feature_layers), show_default=True, help="Comma-separated taps of the feature term.")
+@click.option("--likeness-weight", type=WEIGHT, default=DistillLoss.likeness, show_default=True,
+              help="Likeness distance to the teacher's output (unit-normalised features, as `imgperc eval style` reports).")
+@click.option("--likeness-layers", default=",".join(DistillLoss.likeness_layers), show_default=True, help="Comma-separated taps of the likeness term.")
 @click.option("--style-weight", type=WEIGHT, default=DistillLoss.style, show_default=True, help="Gram distance to the teacher's output.")
 @click.option("--style-layers", default=",".join(DistillLoss.style_layers), show_default=True, help="Comma-separated taps of the style term.")
 @click.option("--content-weight", type=WEIGHT, default=DistillLoss.content, show_default=True, help="Feature distance to the photo itself.")
@@ -77,6 +82,8 @@ def distill_command(**values: Any) -> None:
         content=options.pop("content_weight"),
         content_layer=options.pop("content_layer"),
         painting=options.pop("painting_weight"),
+        likeness=options.pop("likeness_weight"),
+        likeness_layers=parse_layers(options.pop("likeness_layers")),
     )
     job = DistillJob(teacher, options.pop("data"), config=config, loss=loss, network_fallback=not named, **options)
     train(job, settings)

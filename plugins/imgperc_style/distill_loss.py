@@ -10,6 +10,11 @@ from typing import Any
 from imgperc.errors import InputError
 from imgperc.losses.recipe import PIXEL_NORMS, VGG19_STYLE_LAYERS, LossRecipe, TermSpec
 
+from .likeness_recipe import LIKENESS_LAYERS, likeness_spec
+
+OPTIONAL = {"painting": ("painting",), "likeness": ("likeness", "likeness_layers")}
+"""Fields a run.json holds only where their weight is non-zero (runs from before they existed still resume)."""
+
 
 @dataclass(frozen=True)
 class DistillLoss:
@@ -19,7 +24,9 @@ class DistillLoss:
     the teacher's output's loss-network features at each of ``feature_layers``; ``style``: to
     its Gram matrices at ``style_layers`` (each layer's term divided by its channels squared, as
     in the vgg19-relu3 preset); ``content``: to the photo's features at ``content_layer``;
-    ``painting``: to the style image's Gram matrices at ``style_layers`` (divided likewise).
+    ``painting``: to the style image's Gram matrices at ``style_layers`` (divided likewise);
+    ``likeness``: `.likeness`'s distance to the teacher's output (unit-normalised features at
+    ``likeness_layers``, mean over them), the measure `imgperc eval style` reports.
     """
 
     network: str = "vgg19"
@@ -32,6 +39,8 @@ class DistillLoss:
     content: float = 0.0
     content_layer: str = "relu2_2"
     painting: float = 0.0
+    likeness: float = 0.0
+    likeness_layers: tuple[str, ...] = LIKENESS_LAYERS
 
     def recipe(self) -> LossRecipe:
         """The terms as a loss recipe whose targets are ``teacher``, ``photo`` and ``painting``."""
@@ -43,6 +52,7 @@ class DistillLoss:
             TermSpec("style", self.style, styles, target="teacher", options=per_entry),
             TermSpec("content", self.content, {self.content_layer: 1.0}, target="photo"),
             TermSpec("style", self.painting, styles, target="painting", label="painting", options=per_entry),
+            likeness_spec(self.likeness, self.likeness_layers),
         )
         network = self.network if any(spec.taps for spec in terms) else None
         return LossRecipe(network, content_weight=0.0, style_weight=0.0, terms=terms, name="distill",
@@ -58,17 +68,18 @@ class DistillLoss:
         if self.pixel_norm not in PIXEL_NORMS:
             raise InputError(f"--pixel-norm must be one of {', '.join(PIXEL_NORMS)}, got {self.pixel_norm!r}")
         checks = ((self.feature, "feature", self.feature_layers, "feature"), (self.style, "style", self.style_layers, "style"),
-                  (self.painting, "painting", self.style_layers, "style"))
+                  (self.painting, "painting", self.style_layers, "style"), (self.likeness, "likeness", self.likeness_layers, "likeness"))
         for weight, option, layers, layer_option in checks:
             if weight and not layers:
                 raise InputError(f"--{option}-weight {weight} needs at least one layer in --{layer_option}-layers")
         if not (self.pixel or self.taps):
-            raise InputError("every distillation weight is 0: give --pixel-weight, --feature-weight, --style-weight, "
-                             "--content-weight or --painting-weight")
+            raise InputError("every distillation weight is 0: give --pixel-weight, --feature-weight, --likeness-weight, "
+                             "--style-weight, --content-weight or --painting-weight")
         self.recipe().validate()
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form (layers as lists, as they come back from a run's run.json; ``painting``
-        only when used, so that runs started before the term existed still resume)."""
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items() if k != "painting" or v}
+        """The JSON form (layers as lists, as they come back from a run's run.json; the `OPTIONAL`
+        terms' fields only when used, so that runs started before the terms existed still resume)."""
+        unused = {f for weight, fields in OPTIONAL.items() if not getattr(self, weight) for f in fields}
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items() if k not in unused}

@@ -7,7 +7,10 @@ Frobenius distance between the output's and the style image's Gram matrices, the
 the same sum of feature distances to the photo over its content taps. The recipe's global
 weights are not applied, so the numbers compare across recipes' weightings. ``--gatys N``
 adds the Gatys et al. optimisation from the same photo (N L-BFGS iterations of the recipe's
-weighted objective), through the gatys plugin. The command and its options: `.eval_cmd`.
+weighted objective), through the gatys plugin. A student (a model distilled from a teacher) is
+also scored for its likeness to its teacher's output (`.likeness`: distance and PSNR), beside
+its teacher's own 2-pixel shift floor; its teacher is then evaluated too. The command and its
+options: `.eval_cmd`.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -25,12 +29,15 @@ from PIL import Image as PILImage
 from imgperc import plugins
 from imgperc.api import resize_longest
 from imgperc.report import labelled_row
-from imgperc.errors import InputError, PluginError
+from imgperc.errors import InputError, ModelNotAvailable, PluginError
+from imgperc.hub import ResolvedModel, resolve_model
 from imgperc.io import read_image
 from imgperc.lazy import load
 from imgperc.losses import LossRecipe, PerceptualLoss, get_preset
 
 from .eval_cmd import DEFAULT_PRESET
+from .likeness import Likeness, LikenessMeter
+from .stylize import StyleChoice
 
 GATYS_OPTIMIZER = "imgperc_gatys.gatys:optimize"
 
@@ -53,6 +60,7 @@ class ImageLosses:
     width: int
     height: int
     losses: dict[str, Losses] = field(default_factory=dict)
+    likeness: dict[str, Likeness] = field(default_factory=dict)  # of each student to its teacher
 
 
 @dataclass
@@ -74,7 +82,15 @@ class StyleEvaluation:
             for m in self.methods
         }
 
+    def likeness_means(self) -> dict[str, Likeness]:
+        """Each student's mean likeness over the photos (PSNR: the mean of the photos' dB)."""
+        students = self.images[0].likeness if self.images else {}
+        n = len(self.images)
+        return {m: Likeness(first.reference, *(sum(getattr(i.likeness[m], f) for i in self.images) / n for f in LIKENESS_FIELDS))
+                for m, first in students.items()}
+
     def to_json(self) -> str:
+        likeness = self.likeness_means()
         doc = {
             "data": self.data,
             "style_image": self.style_image,
@@ -83,10 +99,12 @@ class StyleEvaluation:
             "methods": self.methods,
             "images": [
                 {"image": i.image, "width": i.width, "height": i.height,
-                 "losses": {m: {"style": l.style, "content": l.content, "style_layers": l.style_layers} for m, l in i.losses.items()}}
+                 "losses": {m: {"style": l.style, "content": l.content, "style_layers": l.style_layers,
+                                **({"likeness": _likeness_json(i.likeness[m])} if m in i.likeness else {})} for m, l in i.losses.items()}}
                 for i in self.images
             ],
-            "mean": {m: {"style": s, "content": c} for m, (s, c) in self.means().items()},
+            "mean": {m: {"style": s, "content": c, **({"likeness": _likeness_json(likeness[m])} if m in likeness else {})}
+                     for m, (s, c) in self.means().items()},
         }
         return json.dumps(doc, indent=2, allow_nan=False)
 
@@ -94,13 +112,36 @@ class StyleEvaluation:
         """One row per photo and method, then one ``mean`` row per method."""
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["image", "width", "height", "method", "style_loss", "content_loss"])
+        writer.writerow(["image", "width", "height", "method", "style_loss", "content_loss", "teacher", *LIKENESS_COLUMNS])
         for i in self.images:
             for m in self.methods:
-                writer.writerow([i.image, i.width, i.height, m, f"{i.losses[m].style:.6g}", f"{i.losses[m].content:.6g}"])
+                writer.writerow([i.image, i.width, i.height, m, f"{i.losses[m].style:.6g}", f"{i.losses[m].content:.6g}",
+                                 *_likeness_cells(i.likeness.get(m))])
+        likeness = self.likeness_means()
         for m, (s, c) in self.means().items():
-            writer.writerow(["mean", "", "", m, f"{s:.6g}", f"{c:.6g}"])
+            writer.writerow(["mean", "", "", m, f"{s:.6g}", f"{c:.6g}", *_likeness_cells(likeness.get(m))])
         return out.getvalue()
+
+
+LIKENESS_FIELDS = ("distance", "psnr", "floor_distance", "floor_psnr")
+LIKENESS_COLUMNS = ("likeness", "psnr_db", "floor_likeness", "floor_psnr_db")
+
+
+def _finite(value: float) -> float | None:
+    """``value``, or None for JSON where it is infinite (the PSNR of identical images)."""
+    return value if math.isfinite(value) else None
+
+
+def _likeness_json(score: Likeness) -> dict[str, object]:
+    ratio = score.distance / score.floor_distance if score.floor_distance else None
+    return {"teacher": score.reference, **{f: _finite(getattr(score, f)) for f in LIKENESS_FIELDS}, "floor_ratio": ratio}
+
+
+def _likeness_cells(score: Likeness | None) -> list[str]:
+    """The teacher and likeness columns of a CSV row (empty for a method that has no teacher)."""
+    if score is None:
+        return [""] * (1 + len(LIKENESS_FIELDS))
+    return [score.reference, *(f"{getattr(score, f):.6g}" for f in LIKENESS_FIELDS)]
 
 
 def scoring_recipe(preset: str) -> LossRecipe:
@@ -118,6 +159,35 @@ def score(objective: PerceptualLoss, output: torch.Tensor) -> Losses:
     style = {k.split(":", 1)[1]: v for k, v in values.items() if k.startswith("style:")}
     content = sum(v for k, v in values.items() if k.startswith("content:"))
     return Losses(sum(style.values()), content, style)
+
+
+def teacher_of(model: ResolvedModel) -> ResolvedModel | None:
+    """The teacher a student's metadata names (a hub style's ``extra`` its name; a distilled
+    file's its name and file): by name if that resolves, else by its file; None for a model
+    that is no student. A teacher that cannot be found is a one-line error."""
+    teacher = model.meta.get("teacher")
+    name, file = (teacher, None) if isinstance(teacher, str) else ((teacher or {}).get("name"), (teacher or {}).get("file"))
+    if not name:
+        return None
+    try:
+        return resolve_model(name, "style", label="style")
+    except (InputError, ModelNotAvailable):
+        if file and Path(file).is_file():
+            return resolve_model(file, "style", label="style")
+    raise InputError(f"{model.name}'s teacher '{name}' is neither a known style nor an existing file"
+                     f"{f' ({file})' if file else ''}: cannot measure its likeness")
+
+
+def add_teachers(choices: dict[str, StyleChoice]) -> dict[str, str]:
+    """Each student's teacher (``choices`` ref -> teacher ref), added to ``choices`` unless it is there."""
+    teachers = {}
+    for ref, choice in list(choices.items()):
+        teacher = teacher_of(choice.model)
+        if teacher is not None:
+            same = (teacher.name, teacher.path)
+            teachers[ref] = next((r for r, c in choices.items() if (c.model.name, c.model.path) == same), teacher.name)
+            choices.setdefault(teachers[ref], StyleChoice(teacher.name, teacher))
+    return teachers
 
 
 def gatys_optimizer() -> Callable[..., torch.Tensor]:
@@ -150,9 +220,12 @@ def evaluate(
     data: Path,
     style_image: Path,
     device: torch.device,
+    teachers: dict[str, str] | None = None,
+    meter: LikenessMeter | None = None,
     on_image: Callable[[Path, torch.Tensor, dict[str, torch.Tensor], ImageLosses], None] | None = None,
 ) -> StyleEvaluation:
-    """Score every method on every photo (resized to longest side ``size``)."""
+    """Score every method on every photo (resized to longest side ``size``); ``teachers``: each
+    student method's teacher method, whose likeness ``meter`` measures."""
     result = StyleEvaluation(str(data), str(style_image), size, scorer.recipe, list(methods))
     for path in files:
         image = resize_longest(read_image(path), size)
@@ -161,10 +234,19 @@ def evaluate(
         outputs = {name: method(photo).to(device) for name, method in methods.items()}
         scorer.set_content(photo)
         entry.losses = {name: score(scorer, output) for name, output in outputs.items()}
+        if teachers:
+            entry.likeness = likeness_scores(meter, teachers, methods, photo, outputs)
         result.images.append(entry)
         if on_image is not None:
             on_image(path, photo, outputs, entry)
     return result
+
+
+def likeness_scores(meter: LikenessMeter, teachers: dict[str, str], methods: dict[str, Method], photo: torch.Tensor,
+                    outputs: dict[str, torch.Tensor]) -> dict[str, Likeness]:
+    """Each student's likeness to its teacher on one photo, with the teacher's shift floor (once per teacher)."""
+    floors = {t: meter.shift_floor(methods[t], photo, outputs[t]) for t in dict.fromkeys(teachers.values())}
+    return {m: Likeness(t, *meter.pair(outputs[m], outputs[t]), *floors[t]) for m, t in teachers.items()}
 
 
 def side_by_side(panels: list[tuple[str, torch.Tensor]], crop: int) -> PILImage.Image:

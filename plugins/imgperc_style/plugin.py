@@ -22,6 +22,8 @@ TASK = "style"
 # transform-net name -> its builder
 NETS = {"johnson": "imgperc_style.nets:johnson", "ml5": "imgperc_style.ml5:ml5", "light": "imgperc_style.light:light",
         "wct-decoder": "imgperc_style.decoder:wct_decoder"}
+# loss-recipe name -> the recipe (scoring presets of `imgperc eval style`)
+RECIPES = {"vgg19-relu3-4taps": "imgperc_style.eval_cmd:FOUR_TAPS_RECIPE"}
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"  # the built-in (fast) styles (see .builtin)
 DECODERS_DIR = Path(__file__).resolve().parent / "decoders"  # the decoders of --style-image (see .anystyle_task)
 
@@ -49,6 +51,17 @@ def register_models(register: Register) -> None:
         register(style_id, Deferred(partial(model_spec, style_id)))
     register_weights(register, weights_folder())
     register_weights(register, decoders_folder())
+
+
+@hookimpl
+def register_loss_terms(register: Register) -> None:
+    register("likeness", Deferred("imgperc_style.likeness:LikenessTerm"))
+
+
+@hookimpl
+def register_loss_recipes(register: Register) -> None:
+    for name, recipe in RECIPES.items():
+        register(name, Deferred(recipe))
 
 
 @hookimpl
