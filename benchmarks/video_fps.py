@@ -1,7 +1,7 @@
 """End-to-end video throughput next to the network alone, at 640x360 and 1280x720.
 
     python benchmarks/video_fps.py [--style wave] [--frames 25] [--sizes 640,1280] [--batch N]
-        [--compile always|auto] [--preset veryfast] [--runs 1]
+        [--compile always|auto] [--preset veryfast] [--consistency 0.8] [--runs 1]
 
 For each size (longest side) it decodes the first ``--frames`` frames of the clip into memory
 and times the style network alone on them (after one warm-up batch), then times
@@ -12,7 +12,9 @@ alternating measurements, and the end-to-end range. ``--compile always`` (the de
 the steady state a long video reaches: the warm-up batch compiles the net for the frame size (or
 loads its cached package), as `imgperc video` does by itself once eager running has cost as
 long as a compile; ``auto`` measures a short clip's first run. ``--preset`` is x264's, as
-`imgperc video --preset` (default: its default). The style model must be installed or
+`imgperc video --preset` (default: its default), ``--consistency`` as `imgperc video
+--consistency` (default: its default; the flow and blending milliseconds per frame, medians,
+are printed too: they run in the decoder and encoder threads). The style model must be installed or
 downloadable (set IMGPERC_MIRROR to use a local mirror).
 """
 
@@ -31,6 +33,7 @@ import torch
 
 from imgperc import plugins
 from imgperc.settings import ENV_COMPILE
+from imgperc_video.command import DEFAULT_CONSISTENCY
 from imgperc_video.io import DEFAULT_PRESET, X264_PRESETS, FrameReader, probe
 from imgperc_video.process import auto_batch, fit_longest, process_video
 from imgperc_video.runner import to_batch
@@ -59,6 +62,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, help="frames per batch (default: as `imgperc video`)")
     parser.add_argument("--compile", choices=("always", "auto"), default="always", help="the engine's compile mode (see above)")
     parser.add_argument("--preset", choices=X264_PRESETS, default=DEFAULT_PRESET, help="x264 preset of the end-to-end run")
+    parser.add_argument("--consistency", type=float, default=DEFAULT_CONSISTENCY, help="imgperc video --consistency of the end-to-end run")
     args = parser.parse_args()
     os.environ[ENV_COMPILE] = args.compile
 
@@ -68,30 +72,35 @@ def main() -> None:
     transform = task.prepare(**values)
     info = probe(args.clip)
     seconds = args.frames / float(info.fps)
-    print(f"clip {args.clip.name}, style {args.style}, {args.frames} frames per run, compile {args.compile}, x264 preset {args.preset}")
+    print(f"clip {args.clip.name}, style {args.style}, {args.frames} frames per run, compile {args.compile}, x264 preset {args.preset}, "
+          f"consistency {args.consistency:g}")
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
-    print(f"{'size':>10} {'batch':>5} {'network fps':>12} {'end-to-end fps':>15} {'e2e range':>12} {'decode+encode share':>20} {'network busy':>13}")
+    print(f"{'size':>10} {'batch':>5} {'network fps':>12} {'end-to-end fps':>15} {'e2e range':>12} {'decode+encode share':>20} {'network busy':>13}"
+          f" {'flow ms':>8} {'blend ms':>9}")
     for longest in (int(side) for side in args.sizes.split(",")):
         width, height = fit_longest(info.width, info.height, longest)
         batch = args.batch or auto_batch(width, height, transform.scale)
         with FrameReader(info, duration=seconds, size=(width, height)) as reader:
             frames = list(reader)
-        nets, totals, busy = [], [], []
+        nets, totals, busy, flow_ms, blend_ms = [], [], [], [], []
         for _ in range(args.runs):
             nets.append(network_fps(transform, frames, batch))
             with tempfile.TemporaryDirectory() as folder:
                 start = time.perf_counter()
                 result = process_video(
-                    args.clip, Path(folder) / "out.mp4", transform, size=longest, duration=seconds, batch_size=batch, preset=args.preset
+                    args.clip, Path(folder) / "out.mp4", transform, size=longest, duration=seconds, batch_size=batch, preset=args.preset,
+                    consistency=args.consistency,
                 )
                 totals.append(result.stats.frames / (time.perf_counter() - start))
             busy.append(100 * result.stats.net_busy)
+            flow_ms.append(1000 * result.stats.flow_seconds / result.stats.frames)
+            blend_ms.append(1000 * result.stats.blend_seconds / result.stats.frames)
         net, total = statistics.median(nets), statistics.median(totals)
         share = 1.0 - total / net
         spread = f"{min(totals):.2f}-{max(totals):.2f}"
         print(
             f"{width:>5}x{height:<4} {batch:>5} {net:>12.3f} {total:>15.3f} {spread:>12} {100 * share:>19.1f}% "
-            f"{statistics.median(busy):>12.1f}%"
+            f"{statistics.median(busy):>12.1f}% {statistics.median(flow_ms):>8.1f} {statistics.median(blend_ms):>9.1f}"
         )
         sys.stdout.flush()
 

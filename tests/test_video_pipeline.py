@@ -1,4 +1,5 @@
-"""imgperc_video.runner and .temporal: the threaded decode -> net -> encode runner and the temporal filters."""
+"""imgperc_video.runner: the threaded decode -> net -> encode runner (its temporal consistency:
+test_video_consistency.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import torch
 
 from imgperc.errors import PluginError
 from imgperc_video.runner import run_pipeline, to_batch, to_frames
-from imgperc_video.temporal import ChangeMeter, Deflicker
 
 
 class Invert:
@@ -97,67 +97,3 @@ def test_errors_in_any_stage_reach_the_caller_and_stop_the_threads():
 def test_a_task_returning_the_wrong_shape_is_named():
     with pytest.raises(PluginError, match=r"expected \(2, 3, 12, 16\)"):
         run_pipeline(iter(frames(2)), type("Lying", (Invert,), {"scale": 2})(), lambda f: None, batch_size=2)
-
-
-def test_change_meter_spans_batches():
-    meter = ChangeMeter()
-    inputs = torch.stack([torch.full((3, 2, 2), v) for v in (0.0, 0.1, 0.3, 0.6)])
-    outputs = inputs * 2
-    meter.update(inputs[:3], outputs[:3])
-    meter.update(inputs[3:], outputs[3:])
-    assert meter.pairs == 3
-    assert meter.input_change == pytest.approx(0.2)
-    assert meter.output_change == pytest.approx(0.4)
-    assert meter.ratio == pytest.approx(2.0)
-    assert ChangeMeter().ratio is None
-
-
-def flickering(n: int, moving: bool, scale: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
-    """A still (or fast-changing) input and an output that adds fresh noise every frame."""
-    g = torch.Generator().manual_seed(0)
-    base = torch.rand(1, 3, 16, 16, generator=g)
-    inputs = torch.rand(n, 3, 16, 16, generator=g) if moving else base.repeat(n, 1, 1, 1)
-    outputs = inputs.repeat_interleave(scale, 2).repeat_interleave(scale, 3)
-    return inputs, (outputs + 0.2 * torch.rand(outputs.shape, generator=g)).clamp(0, 1)
-
-
-@pytest.mark.parametrize("scale", [1, 2])
-def test_deflicker_steadies_still_regions(scale):
-    inputs, outputs = flickering(12, moving=False, scale=scale)
-    raw, steady = ChangeMeter(), ChangeMeter()
-    raw.update(inputs, outputs)
-    blender = Deflicker(0.8)
-    blended = torch.cat([blender(inputs[i : i + 4], outputs[i : i + 4].clone()) for i in range(0, 12, 4)])
-    steady.update(inputs, blended)
-    assert steady.output_change < 0.5 * raw.output_change
-    assert torch.equal(blended[0], outputs[0])
-
-
-def test_deflicker_leaves_changing_regions_and_strength_zero_alone():
-    inputs, outputs = flickering(6, moving=True)
-    assert torch.equal(Deflicker(0.9)(inputs, outputs.clone()), outputs)
-    still_inputs, still_outputs = flickering(6, moving=False)
-    assert torch.equal(Deflicker(0.0)(still_inputs, still_outputs.clone()), still_outputs)
-    with pytest.raises(ValueError):
-        Deflicker(1.5)
-
-
-def test_pipeline_reports_the_flicker_figure_with_and_without_deflicker():
-    rng = np.random.default_rng(1)
-    still = [np.full((8, 8, 3), 128, np.uint8)] * 6 + [rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)]
-
-    class Noisy:
-        scale = 1
-
-        def __init__(self):
-            self.g = torch.Generator().manual_seed(0)
-
-        def __call__(self, batch):
-            return (batch + 0.3 * torch.rand(batch.shape, generator=self.g)).clamp(0, 1)
-
-    plain = run_pipeline(iter(still), Noisy(), lambda f: None, measure=True)
-    steady = run_pipeline(iter(still), Noisy(), lambda f: None, measure=True, deflicker=0.8)
-    assert plain.input_change == steady.input_change > 0
-    assert plain.flicker == pytest.approx(plain.output_change / plain.input_change)
-    assert steady.flicker < plain.flicker
-    assert run_pipeline(iter(still), Noisy(), lambda f: None).flicker is None

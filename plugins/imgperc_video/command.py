@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 _TIME = re.compile(r"^(?:(?:(\d+):)?(\d+):)?(\d+(?:\.\d*)?|\.\d+)$")
 LONG_S = 120.0  # a clip that will clearly take longer gets one line: how long, and what is faster
 FAST_SIZE = 640  # the --size suggested then, for larger frames
+DEFAULT_CONSISTENCY = 0.8  # measured in docs/video.md, "The option: --consistency S"
 MODEL_HELP = (
     "A model by name or file. Alone it does its own task, read from the model (a style file "
     "stylizes, an upscaler upscales); with a task's option (--style, -x, ...) it is that task's model."
@@ -69,14 +70,16 @@ def _own_params() -> list[click.Parameter]:
         click.Option(["--duration"], metavar="T", help="Process only T of video."),
         click.Option(["--batch"], type=click.IntRange(min=1), metavar="N", help="Frames per network batch (default: by frame size)."),
         click.Option(
-            ["--deflicker"],
+            ["--consistency"],
             type=FiniteFloatRange(0.0, 1.0),
-            default=0.0,
+            default=DEFAULT_CONSISTENCY,
             show_default=True,
             metavar="S",
-            help="Temporal stability: blend the previous output frame where the input did not change, at strength S.",
+            help="Temporal consistency: blend the previous output, warped along the optical flow, where the flow "
+            "is reliable, at strength S (0: each frame on its own). Resets at scene cuts.",
         ),
-        click.Option(["--stats"], is_flag=True, help="Print throughput and the flicker figure (output vs input frame-to-frame change)."),
+        click.Option(["--deflicker"], type=FiniteFloatRange(0.0, 1.0), metavar="S", hidden=True),  # deprecated: --consistency
+        click.Option(["--stats"], is_flag=True, help="Print throughput, where the time went and the warping error (output vs source)."),
         device_option().option(),
         force_option().option(),
         quiet_option().option(),
@@ -181,10 +184,11 @@ class VideoCommand(click.Command):
     def _run(self, **values: Any) -> None:
         from imgperc.scaleout import Listing, main_first, processes, share
 
-        from .io import probe
-        from .process import check_range, check_target, expected_frames, fit_longest, process_video
+        from .io import check_range, expected_frames, probe
+        from .process import check_target, fit_longest, process_video
 
         task = self.select(values)
+        consistency = _consistency(values)
         start = parse_time(values["start"], "--start") or 0.0
         duration = parse_time(values["duration"], "--duration")
         task_values = {option.name: values.get(option.name) for option in task.options}
@@ -215,14 +219,14 @@ class VideoCommand(click.Command):
                         start=start,
                         duration=duration,
                         batch_size=values["batch"],
-                        deflicker=values["deflicker"],
+                        consistency=consistency,
                         measure=values["stats"],
                         force=values["force"],
                         on_frames=_Pace(progress, bar, frames, source.name, faster),
                         info=info,
                     )
                     progress.update(bar, total=result.stats.frames, completed=result.stats.frames)
-                    listing.add(index, _report(result, values["stats"], values["deflicker"]))
+                    listing.add(index, _report(result, values["stats"], consistency))
             listing.close("videos")
 
 
@@ -304,10 +308,21 @@ def _targets(sources: tuple[Path, ...], output: Path | None, tag: str) -> list[P
     return targets
 
 
-def _report(result: VideoResult, stats: bool, deflicker: float) -> str:
-    """What one clip's run gave: its output, and with ``stats`` its speed and flicker figures."""
-    from .temporal import DEFAULT_THRESHOLD
+def _consistency(values: dict[str, Any]) -> float:
+    """``--consistency``, or the value of the deprecated ``--deflicker`` (with a one-line note)."""
+    old = values.get("deflicker")
+    if old is None:
+        return values["consistency"]
+    source = click.get_current_context().get_parameter_source("consistency")
+    if source is not None and source is not click.core.ParameterSource.DEFAULT:
+        raise InputError("--deflicker is the old name of --consistency: give only --consistency")
+    click.echo(f"Note: --deflicker is deprecated; it now means --consistency {old:g} (flow-guided, see docs/video.md)", err=True)
+    return old
 
+
+def _report(result: VideoResult, stats: bool, consistency: float) -> str:
+    """What one clip's run gave: its output, and with ``stats`` its speed, where the time went and
+    the warping errors."""
     fps = float(result.info.fps)
     audio = "no audio" if result.audio == "none" else f"audio {result.audio}"
     lines = [f"{result.path}: {result.stats.frames} frames, {result.width}x{result.height}, {fps:g} fps, {audio}"]
@@ -317,13 +332,19 @@ def _report(result: VideoResult, stats: bool, deflicker: float) -> str:
             f"time: {s.seconds:.1f} s, {s.fps:.2f} fps end-to-end; network alone {s.net_fps:.2f} fps "
             f"(busy {100 * s.net_busy:.0f}% of the time)"
         )
-        if s.flicker is None:
-            lines.append("flicker: n/a (needs two frames that differ)")
+        per_frame = 1000 / max(s.frames, 1)
+        cuts = f", {s.cuts} scene cut{'s' * (s.cuts != 1)}" if consistency else ""
+        lines.append(
+            f"per frame: network {s.net_seconds * per_frame:.1f} ms (main thread), flow {s.flow_seconds * per_frame:.1f} ms "
+            f"(decoder thread), blending and measuring {s.blend_seconds * per_frame:.1f} ms (encoder thread){cuts}"
+        )
+        setting = f"--consistency {consistency:g}"
+        if s.warp_ratio is None:
+            lines.append(f"warping error: n/a (needs two frames and a source that moves or changes; {setting})")
         else:
-            setting = f"--deflicker {deflicker:g} (threshold {DEFAULT_THRESHOLD:g})" if deflicker else "no --deflicker"
             lines.append(
-                f"flicker: {s.flicker:.3f} = output frame-to-frame change {s.output_change:.4f} / input {s.input_change:.4f} "
-                f"({setting}; lower is steadier)"
+                f"warping error: {s.warp_ratio:.2f}x the source's = output {s.output_error:.3g} / source {s.source_error:.3g} "
+                f"({setting}; lower is steadier, 1 is as steady as the source)"
             )
     return "\n".join(lines)
 

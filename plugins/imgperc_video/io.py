@@ -162,6 +162,22 @@ def probe(path: Path) -> VideoInfo:
     )
 
 
+def check_range(info: VideoInfo, start: float, duration: float | None) -> None:
+    """Refuse a negative start, a start past the end, or a duration that is not positive."""
+    if start < 0 or (duration is not None and duration <= 0):
+        raise InputError("--start must be 0 or more and --duration more than 0")
+    if info.duration is not None and start >= info.duration:
+        raise InputError(f"--start {start:g}s is past the end of {info.path.name} ({info.duration:g}s)")
+
+
+def expected_frames(info: VideoInfo, start: float, duration: float | None) -> int | None:
+    """Frames the range should give, from the container duration (for progress, not exact)."""
+    if info.duration is None:
+        return None
+    length = info.duration - start if duration is None else min(duration, info.duration - start)
+    return max(1, round(length * info.fps))
+
+
 def decode_colours(info: VideoInfo) -> str:
     """The ``scale`` filter options that turn ``info``'s stream into RGB as it is meant to look
     (see the module docstring); none for a stream that is not YCbCr."""

@@ -12,7 +12,7 @@ from imgperc.errors import InputError
 from imgperc.inference.batching import auto_batch
 from imgperc.tasks import Transform
 
-from .io import CONTAINERS, DEFAULT_PRESET, FrameReader, FrameWriter, VideoInfo, add_audio, probe
+from .io import CONTAINERS, DEFAULT_PRESET, FrameReader, FrameWriter, VideoInfo, add_audio, check_range, probe
 from .runner import RunStats, run_pipeline
 
 
@@ -47,22 +47,6 @@ def check_target(source: Path, target: Path, *, force: bool) -> None:
     check_writable(target, overwrite=force)
 
 
-def check_range(info: VideoInfo, start: float, duration: float | None) -> None:
-    """Refuse a negative start, a start past the end, or a duration that is not positive."""
-    if start < 0 or (duration is not None and duration <= 0):
-        raise InputError("--start must be 0 or more and --duration more than 0")
-    if info.duration is not None and start >= info.duration:
-        raise InputError(f"--start {start:g}s is past the end of {info.path.name} ({info.duration:g}s)")
-
-
-def expected_frames(info: VideoInfo, start: float, duration: float | None) -> int | None:
-    """Frames the range should give, from the container duration (for progress, not exact)."""
-    if info.duration is None:
-        return None
-    length = info.duration - start if duration is None else min(duration, info.duration - start)
-    return max(1, round(length * info.fps))
-
-
 def process_video(
     source: Path,
     target: Path,
@@ -74,7 +58,7 @@ def process_video(
     start: float = 0.0,
     duration: float | None = None,
     batch_size: int | None = None,
-    deflicker: float = 0.0,
+    consistency: float = 0.0,
     measure: bool = False,
     force: bool = False,
     on_frames: Callable[[int], None] | None = None,
@@ -108,7 +92,7 @@ def process_video(
                     transform,
                     writer.write,
                     batch_size=batch,
-                    deflicker=deflicker,
+                    consistency=consistency,
                     measure=measure,
                     on_frames=on_frames,
                 )

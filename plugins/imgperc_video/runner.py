@@ -1,10 +1,12 @@
 """Decode -> batched network -> encode, concurrently, joined by bounded queues.
 
 A decoder thread pulls frames from any iterator of ``[H,W,3]`` uint8 arrays and turns them into
-float batches ``[N,3,H,W]`` in [0,1]; the calling thread runs the transform (so Ctrl-C lands
-there) plus optional deflicker and measurement; an encoder thread quantises the results and
-hands each frame to a ``write`` callable. Queues hold a few batches, so the network always has
-the next batch ready and never waits for the encoder. The first error in any stage stops all
+float batches ``[N,3,H,W]`` in [0,1], estimating the optical flow between them when consistency
+or measurement is on (`.temporal.MotionTracker`); the calling thread runs the transform (so
+Ctrl-C lands there); an encoder thread blends and measures the results
+(`.temporal.Stabilizer`), quantises them and hands each frame to a ``write`` callable. Queues
+hold a few batches, so the network always has the next batch ready and never waits for the
+encoder. The first error in any stage stops all
 three and is raised in the caller.
 """
 
@@ -21,7 +23,7 @@ import torch
 
 from imgperc.tasks import Transform, check_output
 
-from .temporal import ChangeMeter, Deflicker
+from .temporal import Motion, MotionTracker, Stabilizer
 
 _END = object()
 _POLL_S = 0.1
@@ -33,14 +35,18 @@ class _Stopped(Exception):
 
 @dataclass(frozen=True)
 class RunStats:
-    """What one run did: frames, wall time, time inside the network, temporal change figures."""
+    """What one run did: frames, wall time, time inside the network, in the flow (decoder
+    thread) and in blending and measuring (encoder thread), the warping errors (`--stats`)."""
 
     frames: int
     seconds: float
     net_seconds: float
-    input_change: float | None = None
-    output_change: float | None = None
-    flicker: float | None = None
+    flow_seconds: float = 0.0
+    blend_seconds: float = 0.0
+    source_error: float | None = None
+    output_error: float | None = None
+    warp_ratio: float | None = None
+    cuts: int = 0
 
     @property
     def fps(self) -> float:
@@ -64,14 +70,23 @@ def to_batch(frames: list[np.ndarray]) -> torch.Tensor:
     return stacked.to(torch.float32, memory_format=torch.contiguous_format).div_(255.0)
 
 
+def to_pixels(batch: torch.Tensor) -> torch.Tensor:
+    """float ``[N,3,H,W]`` -> contiguous float32 ``[N,H,W,3]`` on the CPU."""
+    return batch.detach().to("cpu", torch.float32).permute(0, 2, 3, 1).contiguous()
+
+
+def quantize(pixels: torch.Tensor) -> np.ndarray:
+    """float ``[N,H,W,3]`` -> uint8 (clamped to [0,1], rounded; ``pixels`` is overwritten)."""
+    return pixels.clamp_(0.0, 1.0).mul_(255.0).add_(0.5).to(torch.uint8).numpy()
+
+
 def to_frames(batch: torch.Tensor) -> np.ndarray:
     """float ``[N,3,H,W]`` -> ``[N,H,W,3]`` uint8 (clamped to [0,1], rounded).
 
     The one transpose is done first, in float, so that the rest runs over contiguous memory
     (about half the time of transposing the uint8 result at 640x360).
     """
-    pixels = batch.detach().to("cpu", torch.float32).permute(0, 2, 3, 1).contiguous()
-    return pixels.clamp_(0.0, 1.0).mul_(255.0).add_(0.5).to(torch.uint8).numpy()
+    return quantize(to_pixels(batch))
 
 
 class _Stage(threading.Thread):
@@ -119,15 +134,16 @@ def run_pipeline(
     write: Callable[[np.ndarray], None],
     *,
     batch_size: int = 1,
-    deflicker: float = 0.0,
+    consistency: float = 0.0,
     measure: bool = False,
     on_frames: Callable[[int], None] | None = None,
     queued_batches: int = 3,
 ) -> RunStats:
     """Run ``transform`` over ``frames`` and ``write`` every result frame, in order.
 
-    ``deflicker`` in [0, 1] turns on `Deflicker` at that strength; ``measure`` fills in the
-    temporal change figures of the returned `RunStats`; ``on_frames(n)`` reports progress.
+    ``consistency`` in (0, 1] blends each output with the previous one warped along the flow
+    (`.temporal`); ``measure`` fills in the warping errors of the returned `RunStats`;
+    ``on_frames(n)`` reports progress.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
@@ -135,44 +151,50 @@ def run_pipeline(
     decoded: queue.Queue = queue.Queue(maxsize=queued_batches)
     processed: queue.Queue = queue.Queue(maxsize=queued_batches)
 
+    tracker = MotionTracker(consistency) if consistency > 0 or measure else None
+    stabilizer = Stabilizer(measure=measure) if tracker is not None else None
+
     def decode() -> None:
         pending: list[np.ndarray] = []
+        motions: list[Motion] = []
         for frame in frames:
             pending.append(frame)
+            if tracker is not None:
+                motions.append(tracker(frame))
             if len(pending) == batch_size:
-                _put(decoded, to_batch(pending), stop)
-                pending = []
+                _put(decoded, (to_batch(pending), pending, motions), stop)
+                pending, motions = [], []
         if pending:
-            _put(decoded, to_batch(pending), stop)
+            _put(decoded, (to_batch(pending), pending, motions), stop)
         _put(decoded, _END, stop)
 
+    @torch.inference_mode()
     def encode() -> None:
-        while (batch := _get(processed, stop)) is not _END:
-            for frame in to_frames(batch):
+        while (item := _get(processed, stop)) is not _END:
+            result, sources, motions = item
+            pixels = to_pixels(result)
+            if stabilizer is not None:
+                array = pixels.numpy()
+                for i, (source, motion) in enumerate(zip(sources, motions)):
+                    array[i] = stabilizer(source, array[i], motion)
+            for frame in quantize(pixels):
                 write(frame)
 
     stages = [_Stage("decode", decode, stop), _Stage("encode", encode, stop)]
-    blender = Deflicker(deflicker) if deflicker > 0 else None
-    meter = ChangeMeter() if measure else None
     scale = int(getattr(transform, "scale", 1))
     count, net_seconds = 0, 0.0
     started = time.perf_counter()
     for stage in stages:
         stage.start()
     try:
-        while (batch := _get(decoded, stop)) is not _END:
+        while (item := _get(decoded, stop)) is not _END:
+            batch, sources, motions = item
             tick = time.perf_counter()
             with torch.inference_mode():
                 result = transform(batch)
             net_seconds += time.perf_counter() - tick
             check_output(batch, result, scale)
-            with torch.inference_mode():
-                result = result.to(batch.device, torch.float32)
-                if blender is not None:
-                    result = blender(batch, result)
-                if meter is not None:
-                    meter.update(batch, result)
-            _put(processed, result, stop)
+            _put(processed, (result, sources, motions), stop)
             count += batch.shape[0]
             if on_frames is not None:
                 on_frames(batch.shape[0])
@@ -193,9 +215,12 @@ def run_pipeline(
         frames=count,
         seconds=time.perf_counter() - started,
         net_seconds=net_seconds,
-        input_change=meter.input_change if meter else None,
-        output_change=meter.output_change if meter else None,
-        flicker=meter.ratio if meter else None,
+        flow_seconds=tracker.seconds if tracker else 0.0,
+        blend_seconds=stabilizer.seconds if stabilizer else 0.0,
+        source_error=stabilizer.source_error if stabilizer else None,
+        output_error=stabilizer.output_error if stabilizer else None,
+        warp_ratio=stabilizer.ratio if stabilizer else None,
+        cuts=tracker.cuts if tracker else 0,
     )
 
 

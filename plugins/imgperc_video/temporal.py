@@ -1,97 +1,138 @@
-"""Frame-to-frame behaviour of a processed sequence: flicker reduction and its measurement.
+"""Frame-to-frame behaviour of a processed sequence: flow-guided consistency and its measure.
 
 Per-frame networks (style transfer above all) flicker: tiny input changes, down to compression
-noise, change the output a lot. `Deflicker` blends each output frame with the previous shown one
-wherever the input has not changed since; `ChangeMeter` measures the mean absolute difference
-between consecutive frames of the input and of the output, whose ratio is the flicker figure.
+noise, change the output a lot. With ``--consistency S`` each output frame is blended with the
+previous *shown* output warped along the source's optical flow (`.flow`), at weight S where the
+flow is reliable and 0 where it is not; a scene cut resets it. The work is split in two halves
+that run beside the network in the pipeline (`.runner`): `MotionTracker`, in the decoder thread,
+estimates the flow and decides the weights on small grey frames; `Stabilizer`, in the encoder
+thread, applies them to the output frames at their size (any scale) and measures the warping
+error of source and output (`--stats`).
 """
 
 from __future__ import annotations
 
-import torch
-import torch.nn.functional as F
+import time
+from dataclasses import dataclass
 
-DEFAULT_THRESHOLD = 0.06
-DEFAULT_RADIUS = 3
+import cv2
+import numpy as np
+
+from .flow import FlowEstimator, FlowPair, grey, resize_flow, resize_map, warp
+
+CHANGE_THRESHOLD = 0.1  # grey change (in [0,1]) left after warping at which the weight falls to 0
+CUT_SHARE = 0.5  # a frame of which less than this share can be followed from the last one is a cut
 
 
-class Deflicker:
-    """Recursive, change-guided blending of consecutive output frames.
+@dataclass(frozen=True)
+class Motion:
+    """What the decoder learnt about one frame: the flow from the frame before (None for the
+    first), and the blend weights at the flow's size (None: do not blend)."""
 
-    For each frame, the input's change is measured against the input the previous *shown* frame
-    stands for (itself blended, so slow drifts add up and are not smeared away); averaged over a
-    ``(2·radius+1)²`` window, a change of 0 gives blend weight ``strength``, a change of
-    ``threshold`` (in [0,1] pixel units) or more gives 0: moving regions stay sharp, still ones
-    stop shimmering. Works for any scale: the weight map is resized to the output.
+    pair: FlowPair | None
+    weight: np.ndarray | None
+
+
+class MotionTracker:
+    """Flow and blend weights of each frame against the one before (decoder side).
+
+    The weight of a pixel is ``strength`` where the flow passes the forward-backward check and
+    the grey input warped from what the previous shown frame stands for matches the new input,
+    falling linearly to 0 at a change of `CHANGE_THRESHOLD`. The reference input is itself
+    blended like the output, so slow changes (light, colour) add up and refresh the picture
+    instead of lagging behind. A frame where less than `CUT_SHARE` of the pixels qualify is a
+    cut: no blending.
     """
 
-    def __init__(self, strength: float, *, threshold: float = DEFAULT_THRESHOLD, radius: int = DEFAULT_RADIUS):
+    def __init__(self, strength: float) -> None:
         if not 0.0 <= strength <= 1.0:
-            raise ValueError(f"deflicker strength must be in [0, 1], got {strength}")
+            raise ValueError(f"consistency must be in [0, 1], got {strength}")
         self.strength = strength
-        self.threshold = threshold
-        self.radius = radius
-        self._shown_input: torch.Tensor | None = None
-        self._shown: torch.Tensor | None = None
+        self.seconds = 0.0
+        self.cuts = 0
+        self._flow = FlowEstimator()
+        self._grey: np.ndarray | None = None
+        self._shown: np.ndarray | None = None  # the blended grey input (float, [0, 1])
 
-    def weight(self, reference: torch.Tensor, frame: torch.Tensor) -> torch.Tensor:
-        """Blend weights ``[1,1,H,W]`` from a reference input and the new input (both ``[1,3,H,W]``)."""
-        change = (frame - reference).abs().mean(dim=1, keepdim=True)
-        size = 2 * self.radius + 1
-        change = F.avg_pool2d(change, size, stride=1, padding=self.radius, count_include_pad=False)
-        return (1.0 - change / self.threshold).clamp_(0.0, 1.0).mul_(self.strength)
+    def __call__(self, frame: np.ndarray) -> Motion:
+        tick = time.perf_counter()
+        current = grey(frame)
+        previous, self._grey = self._grey, current
+        level = current.astype(np.float32) / 255.0
+        if previous is None or previous.shape != current.shape:
+            self._shown = level
+            self.seconds += time.perf_counter() - tick
+            return Motion(None, None)
+        pair = self._flow.pair(previous, current, frame.shape[1])
+        weight = None
+        if self.strength > 0 and self._shown is not None:
+            carried = warp(self._shown, pair.backward)
+            change = cv2.blur(np.abs(level - carried), (3, 3))
+            weight = pair.reliable(False) * np.clip(1.0 - change / CHANGE_THRESHOLD, 0.0, 1.0)
+            if float((weight > 0).mean()) < CUT_SHARE:
+                self.cuts += 1
+                weight = None
+            else:
+                weight = cv2.blur(weight, (3, 3)) * self.strength
+                level = level + weight * (carried - level)
+        self._shown = level
+        self.seconds += time.perf_counter() - tick
+        return Motion(pair, weight)
 
-    def __call__(self, inputs: torch.Tensor, outputs: torch.Tensor) -> torch.Tensor:
-        """Blend a batch (inputs ``[N,3,H,W]``, outputs ``[N,3,sH,sW]``), continuing the last batch."""
-        blended = []
-        for i in range(inputs.shape[0]):
-            x, y = inputs[i : i + 1], outputs[i : i + 1]
-            if self._shown is not None and self._shown_input is not None and self._shown.shape == y.shape:
-                w = self.weight(self._shown_input, x)
-                x = torch.lerp(x, self._shown_input, w)
-                if w.shape[-2:] != y.shape[-2:]:
-                    w = F.interpolate(w, size=y.shape[-2:], mode="bilinear", align_corners=False)
-                y = torch.lerp(y, self._shown, w)
-            self._shown_input, self._shown = x, y
-            blended.append(y)
-        return torch.cat(blended)
 
+class Stabilizer:
+    """Blends output frames with the previous shown one warped by the flow (encoder side), and
+    with ``measure`` sums the warping error of the shown output and of the source.
 
-class ChangeMeter:
-    """Mean absolute difference between consecutive frames, for the input and the output sequence."""
+    Sources are ``[h,w,3]`` uint8 frames, outputs ``[H,W,3]`` float32 ones in [0, 1] of any
+    multiple of the source's size (flow and weights are scaled to it); the source figure is
+    taken at the output's size, as `imgperc eval video` does. Returns a new array: the frame
+    as shown (clamped to [0, 1]).
+    """
 
-    def __init__(self) -> None:
-        self.frames = 0
-        self._sums = {"input": 0.0, "output": 0.0}
-        self._last: dict[str, torch.Tensor] = {}
+    def __init__(self, *, measure: bool) -> None:
+        self.measure = measure
+        self.seconds = 0.0
+        self.pairs = 0
+        self._sums = {"source": 0.0, "output": 0.0}
+        self._last: dict[str, np.ndarray] = {}
 
-    def update(self, inputs: torch.Tensor, outputs: torch.Tensor) -> None:
-        """Add one batch of inputs and their outputs (in order, continuing the previous batch)."""
-        for key, frames in (("input", inputs), ("output", outputs)):
-            previous = self._last.get(key)
-            sequence = frames if previous is None else torch.cat([previous, frames])
-            if sequence.shape[0] > 1:
-                diffs = (sequence[1:] - sequence[:-1]).abs().flatten(1).mean(dim=1)
-                self._sums[key] += float(diffs.sum())
-            self._last[key] = frames[-1:]
-        self.frames += inputs.shape[0]
+    def __call__(self, source: np.ndarray, output: np.ndarray, motion: Motion) -> np.ndarray:
+        tick = time.perf_counter()
+        height, width = output.shape[:2]
+        shown = self._last.get("output")
+        if motion.weight is not None and shown is not None and shown.shape == output.shape:
+            carried = warp(shown, resize_flow(motion.pair.backward, width, height), cubic=True)
+            weight = resize_map(motion.weight, width, height)
+            output = cv2.blendLinear(carried, output, weight, 1.0 - weight)
+        output = np.clip(output, 0.0, 1.0)
+        if self.measure:
+            source = source.astype(np.float32) / 255.0
+            if source.shape[:2] != (height, width):
+                source = cv2.resize(source, (width, height), interpolation=cv2.INTER_CUBIC)
+            if motion.pair is not None and "source" in self._last and self._last["output"].shape == output.shape:
+                for key, frame in (("source", source), ("output", output)):
+                    self._sums[key] += motion.pair.warping_error(self._last[key], frame)[0]
+                self.pairs += 1
+            self._last["source"] = source
+        self._last["output"] = output
+        self.seconds += time.perf_counter() - tick
+        return output
 
     @property
-    def pairs(self) -> int:
-        """How many consecutive-frame pairs were measured."""
-        return max(self.frames - 1, 0)
+    def source_error(self) -> float | None:
+        """Mean warping error of the source (None before two frames)."""
+        return self._sums["source"] / self.pairs if self.pairs else None
 
     @property
-    def input_change(self) -> float | None:
-        return self._sums["input"] / self.pairs if self.pairs else None
-
-    @property
-    def output_change(self) -> float | None:
+    def output_error(self) -> float | None:
+        """Mean warping error of the shown output (None before two frames)."""
         return self._sums["output"] / self.pairs if self.pairs else None
 
     @property
     def ratio(self) -> float | None:
-        """Output change relative to input change: the flicker figure (lower is steadier)."""
-        if not self.pairs or not self._sums["input"]:
+        """Output warping error over the source's (lower is steadier; None if undefined)."""
+        if not self.pairs or not self._sums["source"]:
             return None
-        return self._sums["output"] / self._sums["input"]
+        return self._sums["output"] / self._sums["source"]
+
