@@ -156,6 +156,8 @@ def upscale(
     *,
     model: str | Path | None = None,
     histogram_match: bool = False,
+    outscale: float | None = None,
+    denoise: float | None = None,
     device: str = "auto",
     precision: str = "auto",
     tile: str | int | None = "auto",
@@ -164,10 +166,13 @@ def upscale(
 
     Without a model, the ``sr`` task's default for ``scale`` (x4 without either; docs/api.md
     names the shipped ones); with one, ``scale`` may be left out, and must be the model's if given.
-    ``histogram_match`` matches the output's histograms to the input's. Returns what
+    ``histogram_match`` matches the output's histograms to the input's. ``outscale`` (any
+    number above 0) resizes the result to ``round(outscale·size)`` (without a scale or model it
+    picks the scale: x4 up to 4, x8 above); ``denoise`` (0..1) blends a real-world model with
+    its weak partner (without a model, the default one that has a partner). Returns what
     `imgperc.Model` returns for ``image``: a gray array stays gray, alpha is upscaled too.
     """
     task = plugins.registry("image_tasks").require(SR_TASK)
-    name = model if model is not None else task.default(scale=scale)
+    name = model if model is not None else task.default(scale=scale, outscale=outscale, denoise=denoise)
     upscaler = cached_model(name, SR_TASK, "super-resolution model", device, precision)
-    return upscaler(image, tile=tile, scale=scale, histogram_match=histogram_match)
+    return upscaler(image, tile=tile, scale=scale, histogram_match=histogram_match, outscale=outscale, denoise=denoise)

@@ -67,7 +67,7 @@ def test_eval_on_a_tiny_synthetic_set(tmp_path):
     mean = doc["mean"]["bicubic"]["psnr"]
     assert mean == pytest.approx(np.mean([i["scores"]["bicubic"]["psnr"] for i in doc["images"]]))
     rows = list(csv.DictReader((out / "eval-sr-tiny-x4.csv").open()))
-    assert len(rows) == 2 * 2 + 2 and rows[-2]["image"] == "mean" and float(rows[-2]["psnr"]) == pytest.approx(mean, abs=1e-4)
+    assert len(rows) == 2 * 3 + 3 and rows[-3]["image"] == "mean" and float(rows[-3]["psnr"]) == pytest.approx(mean, abs=1e-4)
     sheet = Image.open(crops / "a.x4.png")
     assert sheet.width > 4 * 32 and sheet.height > 32  # input, bicubic, net, ground truth side by side
 
@@ -158,9 +158,31 @@ def test_the_table_never_cuts_image_names_or_model_ids_at_80_columns(monkeypatch
 
     monkeypatch.setenv("COLUMNS", "80")
     methods = ["bicubic", "x4-feat", "x4-fidelity", "x4-perceptual", "x4-pixel", "my-own-x4-model"]
-    images = [ImageScores(f"img_{i:03d}_SRF_4_HR.png", 512, 480, {m: Score(28.123, 0.81234, 0.95) for m in methods}) for i in range(3)]
+    images = [ImageScores(f"img_{i:03d}_SRF_4_HR.png", 512, 480, 1.25, {m: Score(28.123, 0.81234, 0.95) for m in methods}) for i in range(3)]
     print_table(_table(Evaluation("set14", 4, "bicubic", False, methods, images), "set14 x4: PSNR (dB) and SSIM on Y"))
     text = capsys.readouterr().out
     assert "…" not in text and max(map(len, text.splitlines())) <= 80
     assert all(image.image in text for image in images) and all(f" {m} " in text for m in methods)
-    assert "28.12" in text and "0.8123" in text
+    assert "28.12" in text and "0.8123" in text and "ground truth" in text and "1.25" in text
+
+
+@pytest.mark.parametrize("degradation", ["jpeg50", "blur-noise-jpeg60"])
+def test_real_world_degradations_name_their_results_and_score_the_peak_measure(tmp_path, degradation):
+    data = _dataset(tmp_path / "d")
+    result = _eval("-x", "4", "--data", data, "--model", "bicubic", "--degradation", degradation, "-o", tmp_path)
+    assert result.exit_code == 0, result.output
+    assert f"{degradation} degradation" in result.output and "ground truth" in result.output and "peak" in result.output
+    doc = json.loads((tmp_path / f"eval-sr-d-x4-{degradation}.json").read_text())
+    assert doc["degradation"] == degradation and doc["methods"] == ["bicubic"]
+    assert all(i["ground_truth"]["peak"] > 0 and i["scores"]["bicubic"]["peak"] > 0 for i in doc["images"])
+    assert doc["ground_truth"]["peak"] == pytest.approx(np.mean([i["ground_truth"]["peak"] for i in doc["images"]]))
+    rows = list(csv.DictReader((tmp_path / f"eval-sr-d-x4-{degradation}.csv").open()))
+    assert [r["method"] for r in rows] == ["bicubic", "ground truth"] * 3 and rows[-1]["psnr"] == "" and float(rows[-1]["peak"]) > 0
+    clean = json.loads(_eval("-x", "4", "--data", data, "--model", "bicubic", "-o", tmp_path).exit_code == 0
+                       and (tmp_path / "eval-sr-d-x4.json").read_text())
+    assert doc["mean"]["bicubic"]["psnr"] < clean["mean"]["bicubic"]["psnr"]  # JPEG (and noise) cost the baseline
+
+
+def test_an_unknown_degradation_is_a_one_line_error(tmp_path):
+    result = _eval("-x", "4", "--data", _dataset(tmp_path / "d"), "--degradation", "jpeg", "-o", tmp_path)
+    assert result.exit_code == 2 and "'jpeg' is not one of 'bicubic', 'blur', 'jpeg50', 'blur-noise-jpeg60'" in result.output

@@ -16,6 +16,12 @@ from imgperc.limits import check_pixels
 
 def bicubic_resize(images: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """``[N, C, H, W]`` float -> ``[N, C, size[0], size[1]]`` (unclamped: bicubic overshoots)."""
+    return pillow_resize(images, size, PILImage.Resampling.BICUBIC)
+
+
+def pillow_resize(images: torch.Tensor, size: tuple[int, int], resample: PILImage.Resampling) -> torch.Tensor:
+    """``[N, C, H, W]`` float -> ``[N, C, size[0], size[1]]`` with Pillow's ``resample`` filter
+    (antialiased when shrinking), in 32-bit float; unclamped."""
     if images.ndim != 4:
         raise ValueError(f"expected [N, C, H, W], got shape {tuple(images.shape)}")
     height, width = size
@@ -27,7 +33,7 @@ def bicubic_resize(images: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     for n, image in enumerate(planes):
         for c, plane in enumerate(image):
             pil = PILImage.fromarray(np.ascontiguousarray(plane), mode="F")
-            out[n, c] = np.asarray(pil.resize((width, height), PILImage.Resampling.BICUBIC))
+            out[n, c] = np.asarray(pil.resize((width, height), resample))
     return torch.from_numpy(out).to(images.device)
 
 

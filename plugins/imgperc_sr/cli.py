@@ -3,17 +3,32 @@ them lazily)."""
 
 from __future__ import annotations
 
+import dataclasses
+from functools import partial
+from pathlib import Path
+from typing import Any
+
 import click
 
 from imgperc.cli.image_files import ImageFilesCommand, model_rows
 from imgperc.inference import engine_options
+from imgperc.limits import FiniteFloatRange
 from imgperc.tasks import BenchNet, ImageTask
 
-from .models import BICUBIC, TASK, default_model
+from . import models
+from .models import BICUBIC, TASK, default_model, scale_for
 from .upscale import PAD, bind, finish_upscaled, prepare, tag
 
-SCALES = ("4", "8")
+SCALES = tuple(str(s) for s in models.SCALES)
 MODEL_HELP = "bicubic, a built-in or hub model, a model you trained (`imgperc train sr --name`), or a model file."
+OUTSCALE = click.Option(
+    ["--outscale"],
+    type=FiniteFloatRange(min=0.0, min_open=True),
+    metavar="F",
+    help="Any output scale (2, 3, 1.5, ...): runs the model of the nearest scale at or above F (x4 up to 4, "
+         "x8 above; or that of -x/--model) and resizes its result with Pillow's Lanczos filter to exactly "
+         "round(F·width) x round(F·height). Outputs are named NAME.xF.EXT.",
+)
 
 
 def sr_options() -> tuple[click.Option, ...]:
@@ -21,6 +36,14 @@ def sr_options() -> tuple[click.Option, ...]:
     return (
         click.Option(["-x", "--scale"], type=click.Choice(SCALES), help="Upscaling factor (default: the --model's)."),
         click.Option(["--model"], metavar="NAME|PATH", help=f"Upscaler (default: the built-in perceptual model of -x): {MODEL_HELP}"),
+        click.Option(
+            ["--denoise"],
+            type=FiniteFloatRange(0.0, 1.0),
+            metavar="D",
+            help="Noise and JPEG-block removal against detail, 0..1, for a real-world model (default model: "
+                 "x4-real): blends its weights with its weak partner's (x4-fidelity), 1 the real model "
+                 "itself, 0 the partner. A model without a denoise pair is refused.",
+        ),
         click.Option(
             ["--histogram-match/--no-histogram-match"],
             default=False,
@@ -41,7 +64,7 @@ def sr_task() -> ImageTask:
         options=sr_options(),
         prepare=prepare,
         tag=tag,
-        tag_patterns=tuple(pattern for x in SCALES for pattern in (f"x{x}", f"x{x}-*")),
+        tag_patterns=("x[0-9]*",),  # x4, x4-fidelity, x2 and x1.5 (--outscale), x4-real-dn0.5
         finish=finish_upscaled,
         default_model=default_model,
         bench=BenchNet("sr-shuffle", {"scale": 4}, pad=PAD),
@@ -49,23 +72,55 @@ def sr_task() -> ImageTask:
     )
 
 
+class UpscaleCommand(ImageFilesCommand):
+    """`imgperc upscale`: the ``sr`` task's files command, with ``--outscale`` (files and the
+    API only: `imgperc video` frames keep the model's scale). The net runs at its own scale; each
+    output is resized in ``finish``, and without -x or --model F picks the scale."""
+
+    def __init__(self, task: ImageTask, name: str, **kwargs: Any) -> None:
+        super().__init__(dataclasses.replace(task, options=(*task.options, OUTSCALE)), name, **kwargs)
+
+    def _run(self, inputs: tuple[Path, ...], output: Path | None, recursive: bool, device: str, force: bool, quiet: bool,
+             outscale: float | None = None, **values: Any) -> None:
+        from imgperc.pipeline.files import FileOptions, run_image_task
+
+        task = self.task
+        if outscale is not None:
+            if values.get("scale") is None and values.get("model") in (None, BICUBIC):
+                values["scale"] = str(scale_for(outscale))
+            task = dataclasses.replace(task, tag=partial(tag, outscale=outscale), finish=partial(finish_upscaled, outscale=outscale))
+        files = FileOptions(inputs, output=output, recursive=recursive, device=device, force=force, quiet=quiet)
+        run_image_task(task, values, files, verb=str(self.name))
+
+
 def _models() -> dict[str, list[tuple[str, str]]]:
     bicubic = (BICUBIC, "Pillow's bicubic interpolation, the baseline (give -x)")
     return {"Models (--model NAME)": [bicubic, *model_rows(TASK)]}
 
 
-upscale_command = ImageFilesCommand(
-    sr_task(),
-    "upscale",
-    help="""Super-resolve images x4 or x8: each INPUT file, or the images in each INPUT folder.
+sr_image_task = sr_task()  # registered for `imgperc video` and `imgperc.load`
 
-    Outputs are exactly 4 or 8 times the input's size and go beside their inputs as
-    NAME.x4.EXT unless -o is given (NAME.x4-MODEL.EXT with --model). Alpha is upscaled
-    bicubically; grayscale and 16-bit inputs give grayscale and 16-bit outputs. -x alone uses
-    the built-in perceptual model of that scale (sharp, no grid); --model xN-fidelity gives
-    the highest PSNR (models listed below). Several inputs show a progress bar;
-    `torchrun --nproc-per-node N -m imgperc upscale ...` shares them between N processes.
+upscale_command = UpscaleCommand(
+    sr_image_task,
+    "upscale",
+    help="""Super-resolve images x4 or x8, or to any scale with --outscale: each INPUT file, or
+    the images in each INPUT folder.
+
+    Outputs are exactly 4 or 8 times the input's size (round(F·size) with --outscale F) and go
+    beside their inputs as NAME.x4.EXT unless -o is given (NAME.x4-MODEL.EXT with --model).
+    Alpha is upscaled bicubically; grayscale and 16-bit inputs give grayscale and 16-bit
+    outputs.
+
+    Which model: for clean pictures (renders, screenshots, images shrunk by a plain resize),
+    -x alone uses the built-in perceptual model of that scale (sharp detail) and --model
+    xN-fidelity gives the highest PSNR. For real photos (phone and camera pictures, old or
+    re-saved JPEGs, noisy scans) use --model x4-real, trained on blur, noise and JPEG damage:
+    it removes them instead of sharpening them; --denoise D (0..1, default model x4-real) sets
+    how much it removes, lower keeping more fine detail and more noise. Models are listed below.
+
+    Several inputs show a progress bar; `torchrun --nproc-per-node N -m imgperc upscale ...`
+    shares them between N processes.
     """,
-    short_help="Super-resolve images x4 or x8 (files or folders).",
+    short_help="Super-resolve images x4 or x8, or to any scale (files or folders).",
     catalogue=_models,
 )

@@ -17,8 +17,8 @@ from imgperc.hub import builtin_specs
 from imgperc.inference import report_options
 from imgperc.report import ReportFiles, print_table
 
-from .choices import DEGRADATIONS
 from .cli import MODEL_HELP, SCALES
+from .eval_degradations import EVAL_DEGRADATIONS
 from .models import BICUBIC, choose
 from .plugin import weights_folder
 from .upscale import load_upscaler
@@ -30,24 +30,27 @@ if TYPE_CHECKING:
 
 
 def _table(result: Evaluation, title: str) -> Table:
-    """One row per image and method, then the means: as narrow whatever the number of methods,
-    with image names and model ids never cut."""
+    """One row per image and method and one of the ground truth's peak measure, then the means:
+    as narrow whatever the number of methods, with image names and model ids never cut."""
+    from .evaluate import TRUTH
+
     table = Table(title=title, box=box.SIMPLE_HEAD)
     for name in ("image", "size", "method"):
         table.add_column(name, no_wrap=True, justify="right" if name == "size" else "left")
-    for name in ("PSNR", "SSIM", "grid"):
+    for name in ("PSNR", "SSIM", "peak"):
         table.add_column(name, no_wrap=True, justify="right")
 
     def cells(score: Score) -> tuple[str, str, str]:
-        return f"{score.psnr:.2f}", f"{score.ssim:.4f}", f"{score.grid:.2f}"
+        return f"{score.psnr:.2f}", f"{score.ssim:.4f}", f"{score.peak:.2f}"
 
-    last = len(result.methods) - 1
     for image in result.images:
         for k, method in enumerate(result.methods):
             first = (image.image, f"{image.width}x{image.height}") if k == 0 else ("", "")
-            table.add_row(*first, method, *cells(image.scores[method]), end_section=k == last)
+            table.add_row(*first, method, *cells(image.scores[method]))
+        table.add_row("", "", TRUTH, "", "", f"{image.truth_peak:.2f}", style="dim", end_section=True)
     for k, (method, score) in enumerate(result.means().items()):
         table.add_row("mean" if k == 0 else "", "", method, *cells(score), style="bold")
+    table.add_row("", "", TRUTH, "", "", f"{result.truth_peak():.2f}", style="bold dim")
     return table
 
 
@@ -55,7 +58,10 @@ def _table(result: Evaluation, title: str) -> Table:
 @click.option("-x", "--scale", type=click.Choice(SCALES), required=True, help="Upscaling factor.")
 @click.option("--data", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True, help="Folder of high-resolution ground-truth images.")
 @click.option("--model", "models", multiple=True, metavar="NAME|PATH", help=f"A model to evaluate (repeat for several; default: the built-in ones of -x): {MODEL_HELP}")
-@click.option("--degradation", type=click.Choice(DEGRADATIONS), default=BICUBIC, show_default=True, help="bicubic: plain bicubic downsampling (the benchmark protocol); blur: Gaussian blur (sigma 1.0) first, as in training.")
+@click.option("--degradation", type=click.Choice(EVAL_DEGRADATIONS), default=BICUBIC, show_default=True,
+              help="How inputs are made: bicubic: plain bicubic downsampling (the benchmark protocol); blur: Gaussian blur "
+                   "(sigma 1.0) first, as in training; jpeg50: bicubic, then JPEG quality 50; blur-noise-jpeg60: blur "
+                   "sigma 1.5, bicubic, Gaussian noise sigma 5 (of 255, seeded), JPEG quality 60 (real-world photos).")
 @click.option("--histogram-match/--no-histogram-match", default=False, show_default=True, help="The paper's post-processing of model outputs.")
 @report_options(crop_size=128, crop_unit="high-resolution pixels")
 def eval_sr_command(
@@ -75,9 +81,11 @@ def eval_sr_command(
 
     Low-resolution inputs are made from the ground truth; bicubic interpolation and each model
     upscale them; PSNR and SSIM are measured on the Y channel (BT.601) with SCALE pixels cropped
-    from each border, and so is the grid measure (the output's spectral energy at the upsampling
-    periods over the ground truth's: about 1 or below without a grid). Prints a table, writes
-    eval-sr-DATA-xSCALE.csv and .json to --output.
+    from each border, and so is the peak measure of each output and of the ground truth: how
+    far the spectrum peaks at the upsampling periods (k/SCALE cycles per pixel) above the
+    frequencies around them. Photos score about 1; a grid scores tens: compare a model's
+    figure with the ground truth's. Prints a table, writes eval-sr-DATA-xSCALE.csv and .json
+    (-DEGRADATION added unless bicubic) to --output.
     """
     from imgperc.io import collect_inputs
 
@@ -103,6 +111,6 @@ def eval_sr_command(
             console.print(f"{scores.image}: " + ", ".join(f"{m} {s.psnr:.2f} dB" for m, s in scores.scores.items()))
 
     result = evaluate(files, factor, upscalers, degradation=degradation, data=data, histogram_match=histogram_match, on_image=on_image)
-    title = f"{data.name} x{factor}, {degradation} degradation: PSNR (dB) and SSIM on Y, {factor}-pixel border"
+    title = f"{data.name} x{factor}, {degradation} degradation: PSNR (dB), SSIM and peak on Y, {factor}-pixel border"
     print_table(_table(result, title))
     report.write(result.to_csv(), result.to_json())

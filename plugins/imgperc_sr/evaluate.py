@@ -6,13 +6,15 @@ For each high-resolution ground-truth image (HR):
    ``modcrop``).
 2. The low-resolution input (LR) is made from it: ``bicubic`` degradation is Pillow's bicubic
    downsampling (the benchmark protocol, which reproduces the paper's bicubic row); ``blur``
-   first applies the training degradation's Gaussian blur (sigma 1.0, :mod:`.degrade`). LR is
-   rounded to the ground truth's bit depth, as if saved to a file.
+   first applies the training degradation's Gaussian blur (sigma 1.0, :mod:`.degrade`);
+   ``jpeg50`` and ``blur-noise-jpeg60`` are the fixed real-world chains of
+   :mod:`.eval_degradations`. LR is rounded to the ground truth's bit depth (8 bits after
+   JPEG), as if saved to a file.
 3. Every method (bicubic interpolation always, then each model) upscales LR as
    `imgperc upscale` would; outputs are rounded the same way.
 4. PSNR and SSIM are computed on the Y channel with ``scale`` pixels cropped from each border
-   (:mod:`imgperc.metrics`), and so is the grid measure: the output's spectral energy at the
-   upsampling periods over the ground truth's (about 1 or less without a grid).
+   (:mod:`imgperc.metrics`). The spectral peak measure (:mod:`.spectral`) is computed on the
+   same cropped Y of every output and of the ground truth: about 1 for photos, tens with a grid.
 """
 
 from __future__ import annotations
@@ -29,31 +31,35 @@ import torch
 
 from imgperc.errors import InputError
 from imgperc.io import Image, read_image
-from imgperc.metrics import SSIM_WINDOW, YReference
+from imgperc.metrics import SSIM_WINDOW, crop_border, psnr, rgb_to_y, ssim
 
 from .bicubic import downscale_bicubic
-from .degrade import DEGRADATIONS, degrade, quantize
+from .degrade import degrade, quantize
+from .eval_degradations import EVAL_DEGRADATIONS, REAL_WORLD
+from .spectral import peak_ratio_y
 from .upscale import Upscaler, upscale_image
 
 BICUBIC = "bicubic"
+TRUTH = "ground truth"  # the method column of the ground truth's own peak measure
 
 
 @dataclass(frozen=True)
 class Score:
-    """Y-channel PSNR (dB) and SSIM, and the grid measure (:func:`imgperc.metrics.grid_ratio`)."""
+    """Y-channel PSNR (dB) and SSIM, and the spectral peak measure (:mod:`.spectral`)."""
 
     psnr: float
     ssim: float
-    grid: float
+    peak: float
 
 
 @dataclass
 class ImageScores:
-    """One ground-truth image: its (cropped) size and each method's score."""
+    """One ground-truth image: its (cropped) size, its own peak measure and each method's score."""
 
     image: str
     width: int
     height: int
+    truth_peak: float
     scores: dict[str, Score] = field(default_factory=dict)
 
 
@@ -69,18 +75,22 @@ class Evaluation:
     images: list[ImageScores] = field(default_factory=list)
 
     def means(self) -> dict[str, Score]:
-        """Each method's mean PSNR, SSIM and grid measure over the images (the tables' convention)."""
+        """Each method's mean PSNR, SSIM and peak measure over the images (the tables' convention)."""
         n = len(self.images)
         return {
-            m: Score(*(sum(getattr(i.scores[m], f) for i in self.images) / n for f in ("psnr", "ssim", "grid")))
+            m: Score(*(sum(getattr(i.scores[m], f) for i in self.images) / n for f in ("psnr", "ssim", "peak")))
             for m in self.methods
         }
+
+    def truth_peak(self) -> float:
+        """The ground truth's mean peak measure, the reference for the methods'."""
+        return sum(i.truth_peak for i in self.images) / len(self.images)
 
     def to_json(self) -> str:
         """Settings, per-image and mean scores as JSON (an infinite PSNR is written as null)."""
 
         def pair(score: Score) -> dict[str, float | None]:
-            return {"psnr": score.psnr if math.isfinite(score.psnr) else None, "ssim": score.ssim, "grid": score.grid}
+            return {"psnr": score.psnr if math.isfinite(score.psnr) else None, "ssim": score.ssim, "peak": score.peak}
 
         doc: dict[str, Any] = {
             "data": self.data,
@@ -88,27 +98,33 @@ class Evaluation:
             "degradation": self.degradation,
             "histogram_match": self.histogram_match,
             "metric": {"channel": "Y (BT.601, Matlab rgb2ycbcr)", "border": self.scale, "ssim_window": "11x11 Gaussian, sigma 1.5",
-                       "grid": f"spectral energy at k/{self.scale} cycles per pixel, output over ground truth"},
+                       "peak": f"Y power at k/{self.scale} cycles per pixel (rows, columns, both; 2-D Hann window) over the "
+                               "median power 2-4 bins around it, median over those frequencies"},
             "methods": self.methods,
             "images": [
-                {"image": i.image, "width": i.width, "height": i.height, "scores": {m: pair(s) for m, s in i.scores.items()}}
+                {"image": i.image, "width": i.width, "height": i.height, "ground_truth": {"peak": i.truth_peak},
+                 "scores": {m: pair(s) for m, s in i.scores.items()}}
                 for i in self.images
             ],
             "mean": {m: pair(s) for m, s in self.means().items()},
+            "ground_truth": {"peak": self.truth_peak()},
         }
         return json.dumps(doc, indent=2, allow_nan=False)
 
     def to_csv(self) -> str:
-        """One row per image and method, then one ``mean`` row per method."""
+        """One row per image and method and a ``ground truth`` row (its peak measure only), then
+        the same ``mean`` rows."""
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["image", "width", "height", "method", "psnr", "ssim", "grid"])
+        writer.writerow(["image", "width", "height", "method", "psnr", "ssim", "peak"])
         for i in self.images:
             for m in self.methods:
                 s = i.scores[m]
-                writer.writerow([i.image, i.width, i.height, m, f"{s.psnr:.4f}", f"{s.ssim:.6f}", f"{s.grid:.4f}"])
+                writer.writerow([i.image, i.width, i.height, m, f"{s.psnr:.4f}", f"{s.ssim:.6f}", f"{s.peak:.4f}"])
+            writer.writerow([i.image, i.width, i.height, TRUTH, "", "", f"{i.truth_peak:.4f}"])
         for m, s in self.means().items():
-            writer.writerow(["mean", "", "", m, f"{s.psnr:.4f}", f"{s.ssim:.6f}", f"{s.grid:.4f}"])
+            writer.writerow(["mean", "", "", m, f"{s.psnr:.4f}", f"{s.ssim:.6f}", f"{s.peak:.4f}"])
+        writer.writerow(["mean", "", "", TRUTH, "", "", f"{self.truth_peak():.4f}"])
         return out.getvalue()
 
 
@@ -127,11 +143,18 @@ def ground_truth(image: Image, scale: int) -> Image:
 
 def low_resolution(truth: Image, scale: int, degradation: str) -> Image:
     """The degraded, downscaled, rounded input made from the ground truth."""
-    if degradation not in DEGRADATIONS:
-        raise ValueError(f"unknown degradation '{degradation}' (choose from {', '.join(DEGRADATIONS)})")
+    if degradation not in EVAL_DEGRADATIONS:
+        raise ValueError(f"unknown degradation '{degradation}' (choose from {', '.join(EVAL_DEGRADATIONS)})")
+    if degradation in REAL_WORLD:
+        return Image(pixels=REAL_WORLD[degradation](truth.pixels, scale), alpha=None, bit_depth=8, grayscale=truth.grayscale)
     hr = truth.pixels[None]
     lr = downscale_bicubic(hr, scale) if degradation == BICUBIC else degrade(hr, scale)
     return Image(pixels=quantize(lr[0], truth.bit_depth), alpha=None, bit_depth=truth.bit_depth, grayscale=truth.grayscale)
+
+
+def _y(rgb: torch.Tensor, scale: int) -> torch.Tensor:
+    """The luma the scores are computed on: Y (BT.601), ``scale`` pixels cropped from each border."""
+    return crop_border(rgb_to_y(rgb), scale)
 
 
 def evaluate(
@@ -159,13 +182,14 @@ def evaluate(
             raise InputError(f"{path}: {exc}") from None
         low = low_resolution(truth, scale, degradation)
         name = path.relative_to(data).as_posix() if data is not None else path.name
-        scores = ImageScores(name, *truth.size)
+        truth_y = _y(truth.pixels, scale)
+        scores = ImageScores(name, *truth.size, truth_peak=peak_ratio_y(truth_y, scale))
         outputs = {}
-        reference = YReference(truth.pixels, scale)
         for name, upscaler in upscalers.items():
             output = quantize(upscale_image(upscaler, low).pixels, truth.bit_depth)
             outputs[name] = output
-            scores.scores[name] = Score(*reference.scores(output))
+            y = _y(output, scale)
+            scores.scores[name] = Score(psnr(y, truth_y), ssim(y, truth_y), peak_ratio_y(y, scale))
         result.images.append(scores)
         if on_image is not None:
             on_image(path, truth, low, outputs, scores)

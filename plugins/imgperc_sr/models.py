@@ -5,13 +5,16 @@ Built-in models are found from the files present: each ``weights/NAME.safetensor
 declares the folder, `imgperc.hub.register_weights` registers it, `builtin_spec` describes each
 file and `scores` turns `imgperc eval sr` results into the ``--scores`` of `imgperc models ship`). Their metadata
 gives the scale and the loss (``perceptual``, ``l1``, ``feat`` or ``pixel``); ``-x 4`` and
-``-x 8`` without ``--model`` use the perceptual model of that scale (sharp, no grid). ``--model`` takes ``bicubic`` (the baseline), or
+``-x 8`` without ``--model`` use the perceptual model of that scale (sharp, no grid). A strong
+denoiser names its weak partner in ``denoise_pair`` (`DENOISE_PAIR`, see `.denoise`);
+``--denoise`` without ``--model`` uses the built-in model of the scale that has one. ``--model`` takes ``bicubic`` (the baseline), or
 what the core's `imgperc.hub.resolve` finds: a hub model, a user-trained model (``imgperc
 train sr --name``) or a model file.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -24,6 +27,8 @@ TASK = "sr"
 BICUBIC = "bicubic"
 DEFAULT_LOSS = "perceptual"
 DEFAULT_SCALE = 4  # of `imgperc.upscale` without a scale or a model
+SCALES = (4, 8)  # the -x choices, the built-in models' scales
+DENOISE_PAIR = "denoise_pair"  # metadata: the model (name or file) whose weights --denoise 0 gives
 LOSS_NAMES = {
     "perceptual": "perceptual: sharp detail, no grid (the default)",
     "l1": "fidelity: highest PSNR/SSIM (L1 loss)",
@@ -60,36 +65,50 @@ def builtin_spec(path: Path, meta: Mapping[str, Any]) -> hub.ModelSpec:
         meta,
         description=_describe(meta, scale),
         source=f"trained by imgperc (`imgperc train sr`) on {data.get('folder', 'its training set')}",
-        extra={"scale": scale, "loss": meta.get("loss")},
+        extra={"scale": scale, "loss": meta.get("loss"), **({DENOISE_PAIR: meta[DENOISE_PAIR]} if meta.get(DENOISE_PAIR) else {})},
     )
 
 
 def scores(result: Mapping[str, Any], method: str, meta: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     """An `imgperc eval sr` JSON's means for ``method`` as a shipped model's ``scores`` entry:
-    PSNR, SSIM and grid, keyed by data set and scale (and degradation, if not the benchmark's)."""
+    PSNR, SSIM and the peak measure (with the ground truth's), keyed by data set and scale (and
+    degradation, if not the benchmark's)."""
     means = result["mean"][method]
     key = f"{Path(result['data']).name}-x{result['scale']}"
     if result["degradation"] != "bicubic":
         key += f"-{result['degradation']}"
-    return key, {"psnr": round(means["psnr"], 2), "ssim": round(means["ssim"], 4), "grid": round(means["grid"], 3),
-                 "histogram_match": result["histogram_match"]}
+    return key, {"psnr": round(means["psnr"], 2), "ssim": round(means["ssim"], 4), "peak": round(means["peak"], 2),
+                 "ground_truth_peak": round(result["ground_truth"]["peak"], 2), "histogram_match": result["histogram_match"]}
 
 
-def default_model(scale: int | str | None = None) -> str:
-    """The id of the default model for ``scale`` (None: x4), the ``sr`` task's ``default_model``."""
-    return default_spec(int(scale) if scale is not None else DEFAULT_SCALE).id
+def default_model(scale: int | str | None = None, *, outscale: float | None = None, denoise: float | None = None) -> str:
+    """The id of the default model (the ``sr`` task's ``default_model``): for ``scale``, else
+    the scale `outscale` runs (None: x4); with ``denoise``, the one with a denoise pair."""
+    if scale is None and outscale is not None:
+        scale = scale_for(outscale)
+    return default_spec(int(scale) if scale is not None else DEFAULT_SCALE, denoise=denoise is not None).id
 
 
-def default_spec(scale: int) -> hub.ModelSpec:
-    """The built-in perceptual model for ``scale``; a one-line error while none ships.
+def scale_for(outscale: float) -> int:
+    """The model scale that ``--outscale`` runs: the smallest at or above it (x4 up to 4, x8 above)."""
+    return next((s for s in SCALES if s >= outscale), SCALES[-1])
 
-    ``xSCALE-perceptual`` if it ships, else the first such model by name, so added files never
-    change the default by their names alone.
+
+def default_spec(scale: int, *, denoise: bool = False) -> hub.ModelSpec:
+    """The built-in perceptual model for ``scale`` (``denoise``: the built-in one with a denoise
+    pair, ``xSCALE-real``); a one-line error while none ships.
+
+    ``xSCALE-perceptual`` (``xSCALE-real``) if it ships, else the first such model by name, so
+    added files never change the default by their names alone.
     """
-    preferred = f"x{scale}-{DEFAULT_LOSS}"
+    preferred = f"x{scale}-{'real' if denoise else DEFAULT_LOSS}"
     for spec in sorted(hub.specs().values(), key=lambda s: (s.id != preferred, s.id)):
-        if spec.task == TASK and spec.builtin is not None and spec.extra.get("scale") == scale and spec.extra.get("loss") == DEFAULT_LOSS:
+        fits = DENOISE_PAIR in spec.extra if denoise else spec.extra.get("loss") == DEFAULT_LOSS
+        if spec.task == TASK and spec.builtin is not None and spec.extra.get("scale") == scale and fits:
             return spec
+    if denoise:
+        raise ModelNotAvailable(f"no built-in x{scale} model has a denoise pair (x{scale}-real); --denoise needs one: "
+                                f"pass --model NAME|PATH of a model whose metadata names its '{DENOISE_PAIR}'")
     raise ModelNotAvailable(
         f"no built-in x{scale} super-resolution model is installed; train one with "
         f"`imgperc train sr --scale {scale} --data DIR` and pass --model NAME|PATH, or use --model bicubic"
@@ -98,12 +117,14 @@ def default_spec(scale: int) -> hub.ModelSpec:
 
 @dataclass(frozen=True)
 class SRChoice:
-    """A resolved ``--model``: its scale, its name, the tag for output names, the model (None: bicubic)."""
+    """A resolved ``--model``: its scale, its name, the tag for output names, the model (None:
+    bicubic), and the ``--denoise`` strength (None: the model as it is)."""
 
     scale: int
     name: str
     tag: str
     model: ResolvedModel | None = None
+    denoise: float | None = None
 
     @property
     def is_bicubic(self) -> bool:
@@ -115,22 +136,45 @@ def _tag(scale: int, name: str) -> str:
     return name if name == prefix or name.startswith(f"{prefix}-") else f"{prefix}-{name}"
 
 
-def choose(model: str | Path | None, scale: int | None) -> SRChoice:
-    """Validate ``--model`` and ``-x`` together, before any work is done (nothing is downloaded)."""
+def choose(model: str | Path | None, scale: int | None, *, outscale: float | None = None, denoise: float | None = None) -> SRChoice:
+    """Validate ``--model``, ``-x``, ``--outscale`` and ``--denoise`` together, before any work is
+    done (nothing is downloaded). Without ``-x`` or ``--model``, ``--outscale`` picks the scale
+    (`scale_for`) and ``--denoise`` the built-in model with a denoise pair."""
+    check_outscale(outscale)
+    if scale is None and outscale is not None and model in (None, BICUBIC):
+        scale = scale_for(outscale)
+    if scale is None and model is None and denoise is not None:
+        scale = DEFAULT_SCALE
     if model is None:
         if scale is None:
-            raise InputError("choose the upscaling factor with -x 4 or -x 8")
-        spec = default_spec(scale)
-        return SRChoice(scale, spec.id, f"x{scale}", resolve_model(spec.id, TASK))
+            raise InputError("choose the upscaling factor with -x 4 or -x 8 (or any output scale with --outscale F)")
+        spec = default_spec(scale, denoise=denoise is not None)
+        return model_choice(resolve_model(spec.id, TASK), scale, denoise=denoise, tag=f"x{scale}" if denoise is None else None)
     if str(model) == BICUBIC:
         if scale is None:
             raise InputError("--model bicubic needs the upscaling factor: -x 4 or -x 8")
+        if denoise is not None:
+            raise InputError("--denoise needs a model with a denoise pair, not bicubic (use --model x4-real)")
         return SRChoice(scale, BICUBIC, _tag(scale, BICUBIC))
-    return model_choice(resolve_model(model, TASK, label=LABEL, also=(BICUBIC,)), scale)
+    return model_choice(resolve_model(model, TASK, label=LABEL, also=(BICUBIC,)), scale, denoise=denoise)
 
 
-def model_choice(found: ResolvedModel, scale: int | None) -> SRChoice:
-    """The choice of a resolved model, checked against ``-x`` (None: the model's own scale)."""
+def check_outscale(outscale: float | None) -> None:
+    """An InputError unless ``outscale`` is None or a finite number above 0."""
+    if outscale is not None and not (math.isfinite(outscale) and outscale > 0):
+        raise InputError(f"--outscale must be a finite number above 0, not {outscale}")
+
+
+def model_choice(found: ResolvedModel, scale: int | None, *, denoise: float | None = None, tag: str | None = None) -> SRChoice:
+    """The choice of a resolved model, checked against ``-x`` (None: the model's own scale) and
+    ``denoise`` (a strength in [0, 1], for a model with a denoise pair); ``tag``: the output
+    names' (default: from the model's name, and the strength)."""
+    if denoise is not None:
+        if not 0.0 <= denoise <= 1.0:  # NaN too
+            raise InputError(f"--denoise must be between 0 and 1, not {denoise}")
+        if not found.meta.get(DENOISE_PAIR):
+            raise InputError(f"model '{found.name}' has no denoise pair, so --denoise cannot blend it "
+                             f"(its metadata names none in '{DENOISE_PAIR}'); use a real-world model such as x4-real")
     model_x = model_scale(found.meta)
     if model_x is None:
         if scale is None:
@@ -138,4 +182,6 @@ def model_choice(found: ResolvedModel, scale: int | None) -> SRChoice:
         model_x = scale
     if scale is not None and scale != model_x:
         raise InputError(f"model '{found.name}' upscales x{model_x}, not x{scale} (drop -x or choose another model)")
-    return SRChoice(model_x, found.name, _tag(model_x, found.name), found)
+    if tag is None:
+        tag = _tag(model_x, found.name) + ("" if denoise is None else f"-dn{denoise:g}")
+    return SRChoice(model_x, found.name, tag, found, denoise)

@@ -43,12 +43,12 @@ def register_models(register: Register) -> None:
 
 @hookimpl
 def register_image_tasks(register: Register) -> None:
-    register(TASK, Deferred("imgperc_sr.cli:upscale_command.task"))
+    register(TASK, Deferred("imgperc_sr.cli:sr_image_task"))
 
 
 @hookimpl
 def register_commands(cli: click.Group) -> None:
-    cli.add_command(LazyCommand("upscale", "imgperc_sr.cli:upscale_command", "Super-resolve images x4 or x8 (files or folders)."))
+    cli.add_command(LazyCommand("upscale", "imgperc_sr.cli:upscale_command", "Super-resolve images x4 or x8, or to any scale (files or folders)."))
 
 
 @hookimpl

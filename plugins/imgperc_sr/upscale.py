@@ -2,7 +2,9 @@
 
 `Upscaler` is the one function that upscales: a super-resolution net run by the core inference
 engine, then the paper's histogram matching to the low-resolution input; or, for the
-``bicubic`` baseline, Pillow's bicubic interpolation. `upscale_image` adds what files need:
+``bicubic`` baseline, Pillow's bicubic interpolation; then, with ``outscale``, the result
+resized to any scale (`resize_outscale`: Pillow's Lanczos filter). ``--denoise`` runs a net
+blended with its weak partner (`.denoise`). `upscale_image` adds what files need:
 alpha (upscaled separately, bicubic), grayscale outputs for grayscale inputs, bit depth kept.
 Light to import (torch loads with the net), so the ``sr`` task's options are known without it
 (`imgperc upscale --help`, `imgperc video --help`).
@@ -17,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from imgperc.errors import InputError
 
-from .models import SRChoice, choose, model_choice
+from .models import SRChoice, check_outscale, choose, model_choice
 
 if TYPE_CHECKING:
     import torch
@@ -36,12 +38,16 @@ class Upscaler:
     """A prepared upscaler, the `imgperc.tasks.Transform` of the ``sr`` image task.
 
     ``[N,3,H,W]`` in [0,1] -> ``[N,3,H·scale,W·scale]`` in [0,1]. ``net`` None means bicubic.
+    With ``outscale`` F, the result is then resized to ``[N,3,round(H·F),round(W·F)]``: for
+    `imgperc.upscale` (the files pipeline wants ``scale`` times: `imgperc upscale` resizes in
+    `finish_upscaled`).
     """
 
     scale: int
     tag: str
     net: nn.Module | None = None
     histogram_match: bool = False
+    outscale: float | None = None
 
     def __call__(self, batch: torch.Tensor) -> torch.Tensor:
         from imgperc.inference import run_net
@@ -49,12 +55,43 @@ class Upscaler:
         from .bicubic import upscale_bicubic
         from .histogram import match_histograms
 
+        if self.outscale is not None:
+            outscale_size(batch.shape[-2:], self.outscale)  # over the pixel limit: refused before any work
         if self.net is None:
-            return upscale_bicubic(batch, self.scale)
-        output = run_net(self.net, batch, pad=PAD)
-        if self.histogram_match:
-            output = match_histograms(output, batch).clamp(0.0, 1.0)
-        return output
+            output = upscale_bicubic(batch, self.scale)
+        else:
+            output = run_net(self.net, batch, pad=PAD)
+            if self.histogram_match:
+                output = match_histograms(output, batch).clamp(0.0, 1.0)
+        return output if self.outscale is None else resize_outscale(output, batch.shape[-2:], self.outscale)
+
+
+def outscale_size(size: tuple[int, int], outscale: float) -> tuple[int, int]:
+    """``(H, W)`` times ``outscale``, rounded: ``(round(H·F), round(W·F))``; an InputError for
+    no pixels or over the pixel limit (`imgperc.limits`)."""
+    from imgperc.limits import check_pixels
+
+    check_outscale(outscale)
+    height, width = (round(n * outscale) for n in size)
+    if height < 1 or width < 1:
+        raise InputError(f"--outscale {outscale:g} of a {size[1]}x{size[0]} image leaves no pixels")
+    check_pixels(width, height)
+    return height, width
+
+
+def resize_outscale(pixels: torch.Tensor, size: tuple[int, int], outscale: float) -> torch.Tensor:
+    """``[..., h, w]`` upscaled from an input of ``size`` (H, W) resized to `outscale_size` with
+    Pillow's Lanczos filter (antialiased when shrinking), clamped to [0, 1]."""
+    from PIL import Image as PILImage
+
+    from .bicubic import pillow_resize
+
+    target = outscale_size(size, outscale)
+    if tuple(pixels.shape[-2:]) == target:
+        return pixels
+    flat = pixels.reshape(-1, *pixels.shape[-3:]) if pixels.ndim > 3 else pixels[None]
+    resized = pillow_resize(flat, target, PILImage.Resampling.LANCZOS).clamp(0.0, 1.0)
+    return resized.reshape(*pixels.shape[:-2], *target)
 
 
 def load_upscaler(
@@ -65,26 +102,50 @@ def load_upscaler(
     precision: str = "auto",
     tile: str | int | None = "auto",
 ) -> Upscaler:
-    """The chosen model's net in the inference engine (or the bicubic baseline), ready to run."""
+    """The chosen model's net (blended by its ``--denoise`` strength) in the inference engine, or
+    the bicubic baseline, ready to run."""
     from imgperc.inference import Engine
 
     if choice.is_bicubic:
         return Upscaler(choice.scale, choice.tag)
-    engine = Engine(choice.model.load().net, device=device, precision=precision, tile=tile)
-    return _upscaler(engine, choice, histogram_match)
+    engine = Engine(_net(choice), device=device, precision=precision, tile=tile)
+    return _upscaler(engine, choice, histogram_match, None)
 
 
-def bind(engine: Engine, model: ResolvedModel, *, scale: str | int | None = None, histogram_match: bool = False) -> Upscaler:
+def _net(choice: SRChoice) -> nn.Module:
+    if choice.denoise is None:
+        return choice.model.load().net
+    from .denoise import blended_net
+
+    return blended_net(choice.model, choice.denoise)
+
+
+def bind(
+    engine: Engine,
+    model: ResolvedModel,
+    *,
+    scale: str | int | None = None,
+    histogram_match: bool = False,
+    denoise: float | None = None,
+    outscale: float | None = None,
+) -> Upscaler:
     """The upscaler of a net already in ``engine`` (``ImageTask.bind`` of the ``sr`` task);
-    ``scale``, if given, must be the model's."""
-    return _upscaler(engine, model_choice(model, int(scale) if scale is not None else None), histogram_match)
+    ``scale``, if given, must be the model's. ``denoise`` runs a blended net in an engine like
+    ``engine``; ``outscale`` resizes the result (see `Upscaler`)."""
+    from imgperc.inference import Engine
+
+    check_outscale(outscale)
+    choice = model_choice(model, int(scale) if scale is not None else None, denoise=denoise)
+    if denoise is not None:
+        engine = Engine(_net(choice), device=engine.device, precision=engine.precision, tile=engine.tile, compile=engine.compile_mode)
+    return _upscaler(engine, choice, histogram_match, outscale)
 
 
-def _upscaler(engine: Engine, choice: SRChoice, histogram_match: bool) -> Upscaler:
+def _upscaler(engine: Engine, choice: SRChoice, histogram_match: bool, outscale: float | None) -> Upscaler:
     net_scale = getattr(engine.net, "scale", choice.scale)
     if net_scale != choice.scale:
         raise InputError(f"model '{choice.name}' builds an x{net_scale} net but says x{choice.scale}")
-    return Upscaler(choice.scale, choice.tag, engine, histogram_match)
+    return Upscaler(choice.scale, choice.tag, engine, histogram_match, outscale)
 
 
 def _gray(pixels: torch.Tensor) -> torch.Tensor:
@@ -99,15 +160,17 @@ def upscale_image(upscaler: Upscaler, image: Image) -> Image:
     return finish_upscaled(image, upscaler(image.pixels[None])[0])
 
 
-def finish_upscaled(image: Image, pixels: torch.Tensor) -> Image:
-    """``image`` with its upscaled ``pixels``: a gray input stays gray, alpha is upscaled
-    bicubically, metadata and bit depth are kept (the ``sr`` task's ``finish``)."""
-    from .bicubic import upscale_bicubic
+def finish_upscaled(image: Image, pixels: torch.Tensor, outscale: float | None = None) -> Image:
+    """``image`` with its upscaled ``pixels`` (resized to ``outscale`` times the image first, if
+    given: `imgperc upscale --outscale`): a gray input stays gray, alpha is resized bicubically
+    to the output's size, metadata and bit depth are kept (the ``sr`` task's ``finish``)."""
+    from .bicubic import bicubic_resize
 
+    if outscale is not None:
+        pixels = resize_outscale(pixels, image.pixels.shape[-2:], outscale)
     if image.grayscale:
         pixels = _gray(pixels)
-    scale = pixels.shape[-1] // image.pixels.shape[-1]
-    alpha = None if image.alpha is None else upscale_bicubic(image.alpha[None], scale)[0]
+    alpha = None if image.alpha is None else bicubic_resize(image.alpha[None], tuple(pixels.shape[-2:]))[0].clamp(0.0, 1.0)
     return dataclasses.replace(image, pixels=pixels, alpha=alpha)
 
 
@@ -115,16 +178,19 @@ def prepare(
     scale: str | int | None = None,
     model: str | Path | None = None,
     histogram_match: bool = False,
+    denoise: float | None = None,
     device: str = "auto",
     precision: str | None = None,
     tile: str | None = None,
 ) -> Upscaler:
     """Pick and load an upscaler (``ImageTask.prepare`` of the ``sr`` task)."""
-    choice = choose(model, int(scale) if scale is not None else None)
+    choice = choose(model, int(scale) if scale is not None else None, denoise=denoise)
     return load_upscaler(choice, histogram_match=histogram_match, device=device, precision=precision or "auto", tile=tile or "auto")
 
 
-def tag(values: dict[str, Any]) -> str:
-    """Name part for outputs (``clip.x4.mp4``, ``clip.x4-bicubic.mp4``)."""
+def tag(values: dict[str, Any], outscale: float | None = None) -> str:
+    """Name part for outputs (``clip.x4.mp4``, ``clip.x4-bicubic.mp4``, ``photo.x4-real-dn0.5.png``;
+    with ``outscale`` 2, ``photo.x2.png``)."""
     scale = values.get("scale")
-    return choose(values.get("model"), int(scale) if scale is not None else None).tag
+    choice = choose(values.get("model"), int(scale) if scale is not None else None, outscale=outscale, denoise=values.get("denoise"))
+    return choice.tag if outscale is None else f"x{outscale:g}" + choice.tag.removeprefix(f"x{choice.scale}")
