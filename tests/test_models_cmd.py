@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from rich.console import Console
 
 from imgperc.cli.main import cli
-from imgperc.cli.models_cmd import _rows, models_tables
+from imgperc.cli.models_cmd import list_rows, models_tables
 from imgperc.hub.store import models_dir
 from imgperc.hub.user import install_user_model
 from imgperc.modelfile import save_model_file
@@ -70,7 +70,7 @@ def test_a_mistyped_name_gets_a_did_you_mean(tmp_path):
 
 def test_models_list_never_cuts_an_id_at_80_columns(tmp_path):
     _train(tmp_path, "a-rather-long-model-name-x4")
-    rows = _rows(None)
+    rows = list_rows(None)
     console = Console(width=80, record=True)
     for table in models_tables(rows):
         console.print(table)

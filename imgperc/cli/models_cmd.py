@@ -29,7 +29,7 @@ def models() -> None:
     """Pretrained models, built in or yours: list, pull, path, rm, ship."""
 
 
-def _rows(task: str | None) -> list[dict[str, Any]]:
+def list_rows(task: str | None) -> list[dict[str, Any]]:
     """What `models list` shows: every hub model and every model you trained, by task and id."""
     from .. import hub
     from ..hub.user import describe_user_model, user_models
@@ -105,7 +105,7 @@ def list_models(as_json: bool, wide: bool, task: str | None) -> None:
     """Available, installed, built-in and your trained models, by task."""
     from ..report import print_table
 
-    rows = _rows(task)
+    rows = list_rows(task)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return

@@ -1,0 +1,1 @@
+"""`imgperc serve`: a local web app and a versioned HTTP API over the image tasks (docs/serve.md)."""
