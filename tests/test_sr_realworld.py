@@ -66,7 +66,18 @@ def test_noise_is_added_in_the_drawn_amount():
     assert 12 / 255 < float(out.std()) < 28 / 255  # sigma 20 levels, softened a little by JPEG q95
 
 
+def test_the_mild_chain_is_the_benchmark_shrink_when_nothing_else_is_drawn():
+    hr = photo_like(96)
+    plain = realworld.Mild(blur_prob=0.0, noise_prob=0.0, jpeg_prob=0.0)
+    from imgperc_sr.degrade import degrade
+
+    assert torch.equal(realworld.degrade_mild(hr, 4, random.Random(0), plain), degrade(hr[None], 4, "bicubic")[0])
+    damaged = realworld.degrade_mild(hr, 4, random.Random(0), realworld.Mild(blur_prob=1.0, noise_prob=1.0, jpeg_prob=1.0))
+    assert damaged.shape == (3, 24, 24) and not torch.equal(damaged, degrade(hr[None], 4, "bicubic")[0])
+
+
 def test_parameters_are_data():
     params = realworld.parameters()
     assert params["first_pass"]["jpeg_quality"] == (30, 95)
-    assert 0 < params["second_pass_prob"] <= 1
+    assert 0 < params["second_pass_prob"] <= 1 and 0 <= params["mild_prob"] < 1
+    assert params["mild"]["jpeg_quality"] == (30, 95)
