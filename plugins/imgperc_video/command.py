@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 _TIME = re.compile(r"^(?:(?:(\d+):)?(\d+):)?(\d+(?:\.\d*)?|\.\d+)$")
 LONG_S = 120.0  # a clip that will clearly take longer gets one line: how long, and what is faster
 FAST_SIZE = 640  # the --size suggested then, for larger frames
-DEFAULT_CONSISTENCY = 0.8  # measured in docs/video.md, "The option: --consistency S"
+DEFAULT_CONSISTENCY = 0.9  # measured in docs/video.md, "The option: --consistency S"
 MODEL_HELP = (
     "A model by name or file. Alone it does its own task, read from the model (a style file "
     "stylizes, an upscaler upscales); with a task's option (--style, -x, ...) it is that task's model."

@@ -8,6 +8,12 @@ that run beside the network in the pipeline (`.runner`): `MotionTracker`, in the
 estimates the flow and decides the weights on small grey frames; `Stabilizer`, in the encoder
 thread, applies them to the output frames at their size (any scale) and measures the warping
 error of source and output (`--stats`).
+
+A plain linear blend is a moving average of textures that boil independently: it shrinks their
+contrast (by sqrt((1-S)/(1+S)) at weight S) and the repeated sub-pixel warps blur them, so the
+style washes out. `blend_detail` therefore blends the picture above the finest detail linearly,
+and keeps the detail's local energy at its recent level by amplifying the carried detail (not
+the fresh one, whose boiling would come back).
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ from .flow import FlowEstimator, FlowPair, grey, resize_flow, resize_map, warp
 
 CHANGE_THRESHOLD = 0.1  # grey change (in [0,1]) left after warping at which the weight falls to 0
 CUT_SHARE = 0.5  # a frame of which less than this share can be followed from the last one is a cut
+DETAIL_SIGMA = 0.7  # Gaussian (output pixels) splitting off the finest detail, whose contrast blending keeps
+MAX_GAIN = 2.0  # the most the carried detail is amplified by
 
 
 @dataclass(frozen=True)
@@ -80,6 +88,50 @@ class MotionTracker:
         return Motion(pair, weight)
 
 
+def _low(image: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian blur, the kernel cut at about 3 sigma."""
+    size = 2 * round(3 * sigma) + 1
+    return cv2.GaussianBlur(image, (size, size), sigma)
+
+
+_RGB_SUM = np.ones((1, 3), np.float32)
+
+
+def _local(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The local mean of ``x · y`` (summed over RGB), over a window twice the detail's."""
+    return _low(cv2.transform(cv2.multiply(x, y), _RGB_SUM), 2 * DETAIL_SIGMA)
+
+
+def blend_detail(
+    carried: np.ndarray, fresh: np.ndarray, weight: np.ndarray, energy: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """``carried`` (the previous output, warped) blended into ``fresh`` at ``weight`` ``[H,W]``,
+    keeping the contrast of the finest detail; returns the blend and the detail's target energy.
+
+    Below `DETAIL_SIGMA` the two blend linearly. The detail (what that blur removes) is
+    ``(1-w) fresh + g w carried``, its gain ``g`` in [1, `MAX_GAIN`] solved per pixel so that
+    its local energy (mean square) matches the target: the fresh detail's energy blended with
+    ``energy`` (the previous target, warped; None after a reset) at the same weight, so the
+    target is steady where the fresh energy boils. Only the carried detail is amplified, which
+    makes up for what averaging and warping took from it without bringing the flicker back.
+    """
+    old = cv2.subtract(carried, _low(carried, DETAIL_SIGMA))
+    new = cv2.subtract(fresh, _low(fresh, DETAIL_SIGMA))
+    a = 1.0 - weight
+    fresh_energy = _local(new, new)
+    target = fresh_energy if energy is None else cv2.blendLinear(energy, fresh_energy, weight, a)
+    # |a·new + g·w·old|² = target, locally: (w² E_old) g² + 2 (a w E_cross) g + (a² E_new - target) = 0
+    quadratic = weight * weight * _local(old, old)
+    linear = a * weight * _local(old, new)
+    constant = a * a * fresh_energy - target
+    root = np.sqrt(np.maximum(linear * linear - quadratic * constant, 0.0))
+    gain = np.clip((root - linear) / np.maximum(quadratic, 1e-9), 1.0, MAX_GAIN)
+    # low + a·new + g·w·old = a·fresh + w·(carried + (g - 1)·old)
+    old *= (gain - 1.0)[..., None]
+    old += carried
+    return cv2.blendLinear(old, fresh, weight, a), target
+
+
 class Stabilizer:
     """Blends output frames with the previous shown one warped by the flow (encoder side), and
     with ``measure`` sums the warping error of the shown output and of the source.
@@ -96,15 +148,20 @@ class Stabilizer:
         self.pairs = 0
         self._sums = {"source": 0.0, "output": 0.0}
         self._last: dict[str, np.ndarray] = {}
+        self._energy: np.ndarray | None = None  # the detail's target energy (`blend_detail`)
 
     def __call__(self, source: np.ndarray, output: np.ndarray, motion: Motion) -> np.ndarray:
         tick = time.perf_counter()
         height, width = output.shape[:2]
         shown = self._last.get("output")
         if motion.weight is not None and shown is not None and shown.shape == output.shape:
-            carried = warp(shown, resize_flow(motion.pair.backward, width, height), cubic=True)
+            flow = resize_flow(motion.pair.backward, width, height)
+            carried = warp(shown, flow, cubic=True)
             weight = resize_map(motion.weight, width, height)
-            output = cv2.blendLinear(carried, output, weight, 1.0 - weight)
+            energy = None if self._energy is None else warp(self._energy, flow)
+            output, self._energy = blend_detail(carried, output, weight, energy)
+        else:
+            self._energy = None
         output = np.clip(output, 0.0, 1.0)
         if self.measure:
             source = source.astype(np.float32) / 255.0
