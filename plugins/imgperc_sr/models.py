@@ -5,7 +5,7 @@ Built-in models are found from the files present: each ``weights/NAME.safetensor
 declares the folder, `imgperc.hub.register_weights` registers it, `builtin_spec` describes each
 file and `scores` turns `imgperc eval sr` results into the ``--scores`` of `imgperc models ship`). Their metadata
 gives the scale and the loss (``perceptual``, ``l1``, ``feat`` or ``pixel``); ``-x 4`` and
-``-x 8`` without ``--model`` use the perceptual model of that scale (sharp, no grid). A strong
+``-x 8`` without ``--model`` use the perceptual model of that scale (sharp). A strong
 denoiser names its weak partner in ``denoise_pair`` (`DENOISE_PAIR`, see `.denoise`);
 ``--denoise`` without ``--model`` uses the built-in model of the scale that has one. ``--model`` takes ``bicubic`` (the baseline), or
 what the core's `imgperc.hub.resolve` finds: a hub model, a user-trained model (``imgperc
@@ -30,11 +30,12 @@ DEFAULT_SCALE = 4  # of `imgperc.upscale` without a scale or a model
 SCALES = (4, 8)  # the -x choices, the built-in models' scales
 DENOISE_PAIR = "denoise_pair"  # metadata: the model (name or file) whose weights --denoise 0 gives
 LOSS_NAMES = {
-    "perceptual": "perceptual: sharp detail, no grid (the default)",
+    "perceptual": "perceptual: sharp detail (the default)",
     "l1": "fidelity: highest PSNR/SSIM (L1 loss)",
     "feat": "the paper's feature loss",
     "pixel": "the paper's per-pixel loss",
 }
+REAL_WORLD = "real photos: trained on blur, noise and JPEG damage (L1 loss)"  # a model of `--degradation real`
 LABEL = "super-resolution model"
 
 
@@ -47,6 +48,8 @@ def model_scale(meta: Mapping[str, Any]) -> int | None:
 def _describe(meta: dict[str, Any], scale: int) -> str:
     loss = meta.get("loss")
     parts = [f"x{scale} super-resolution", LOSS_NAMES.get(loss, loss) if loss else None]
+    if "first_pass" in meta.get("degradation", {}):
+        parts[-1] = REAL_WORLD
     if loss == "feat" and meta.get("loss_network"):
         parts[-1] = f"{parts[-1]} ({meta['loss_network']})"
     if meta.get("iterations"):
