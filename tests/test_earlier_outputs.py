@@ -3,6 +3,8 @@ and keep the user's photos whose names merely hold a dot."""
 
 from __future__ import annotations
 
+from fnmatch import fnmatch
+
 import click
 import numpy as np
 import torch
@@ -67,7 +69,9 @@ def test_a_plugin_tasks_tag_patterns_are_skipped_by_every_command(tmp_path):
     option = click.Option(["--invert"], is_flag=True, help="Invert.")
     task = ImageTask("invert", "Invert.", "invert", (option,), lambda invert: Invert(), lambda values: "inv-1", tag_patterns=("inv-*",))
     plugins.registry("image_tasks").add("invert", task, "tests")
-    assert "inv-*" in output_tags() and "x4-*" in output_tags() and "muse-fast" in output_tags()
+    tags = output_tags()
+    assert "inv-*" in tags and "muse-fast" in tags
+    assert all(any(fnmatch(tag, p) for p in tags) for tag in ("x4", "x4-fidelity", "x1.5", "x4-real-dn0.5"))
     photos = _album(tmp_path / "photos", "a.png", "a.inv-7.png", "a.x8.png")
     command = ImageFilesCommand(task, "invert", help="Invert images.")
     result = CliRunner().invoke(command, ["--invert", "-q", str(photos)])

@@ -76,7 +76,7 @@ def test_bicubic_is_always_included_and_the_builtins_are_the_default(tmp_path, m
     data = _dataset(tmp_path / "d")
     result = _eval("--scale", "4", "--data", data, "-o", tmp_path)
     assert result.exit_code == 0, result.output
-    assert json.loads((tmp_path / "eval-sr-d-x4.json").read_text())["methods"] == ["bicubic", "x4-feat", "x4-fidelity", "x4-perceptual", "x4-pixel"]
+    assert json.loads((tmp_path / "eval-sr-d-x4.json").read_text())["methods"] == ["bicubic", "x4-feat", "x4-fidelity", "x4-perceptual", "x4-pixel", "x4-real"]
     monkeypatch.setattr(sr_plugin, "WEIGHTS_DIR", tmp_path / "none")
     result = _eval("--scale", "8", "--data", data, "-o", tmp_path)
     assert result.exit_code == 0, result.output
