@@ -64,6 +64,8 @@ class ImageTask:
     ``selector`` is the name of the option whose presence picks this task (``style`` for
     ``--style``, ``scale`` for ``-x``), and ``also_selected_by`` names others that pick it too
     (``style_image`` for ``--style-image``): see `selected_by`; ``options`` are the click options it understands;
+    ``image_options`` are those only whole images take, not video frames (an upscaler's
+    ``--outscale``): image-file commands, the library and the server offer them, `imgperc video` does not;
     ``prepare(**values)`` builds the transform (image-file commands also pass ``device=`` when
     it takes one); ``tag(values)`` names outputs (``clip.wave.mp4``, ``clip.x4.mp4``);
     ``tag_patterns`` are fnmatch patterns of the tags it gives besides its models' names
@@ -91,6 +93,7 @@ class ImageTask:
     bench: BenchNet | None = None
     bind: Callable[..., Transform] | None = None
     also_selected_by: tuple[str, ...] = ()
+    image_options: tuple[click.Option, ...] = ()
 
     def selected_by(self, values: Mapping[str, Any]) -> bool:
         """Whether the option ``values`` given pick this task (a selector given, not empty)."""

@@ -133,6 +133,17 @@ def test_upscale_x4_x8_and_bicubic(client):
         assert response.headers["content-disposition"] == f'attachment; filename="{name}"'
 
 
+def test_upscale_to_any_scale_as_the_cli_does(client):
+    for data, size, name in (({"outscale": "1.5"}, (18, 12), "photo.x1.5.jpg"), ({"outscale": "6"}, (72, 48), "photo.x6.jpg"),
+                             ({"outscale": "2", "model": "x4-fidelity"}, (24, 16), "photo.x2-fidelity.jpg")):
+        response = client.post("/v1/upscale", data=data, files={"image": ("photo.jpg", encoded((12, 8)), "image/jpeg")})
+        assert response.status_code == 200, response.text
+        assert Image.open(io.BytesIO(response.content)).size == size
+        assert response.headers["content-disposition"] == f'attachment; filename="{name}"'
+    bad = client.post("/v1/upscale", data={"outscale": "0"}, files={"image": ("photo.jpg", encoded((12, 8)), "image/jpeg")})
+    assert bad.status_code == 400 and bad.json()["detail"] == "Invalid value for '--outscale': 0.0 is not in the range x>0.0."
+
+
 def test_your_own_painting(client, use_mirror):
     painting = ("starry.png", encoded((40, 40), "PNG"), "image/png")
     response = stylize(client, {"strength": "0.8", "style_size": "32"}, style_image=painting)
@@ -155,6 +166,7 @@ def test_openapi_has_the_cli_options_and_bounds(client):
     assert body["properties"]["style_image"]["items"]["format"] == "binary"
     upscale = schema["paths"]["/v1/upscale"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
     assert upscale["properties"]["scale"]["enum"] == ["4", "8"]
+    assert upscale["properties"]["outscale"]["minimum"] == 0.0  # --outscale, an image option of the sr task
     assert set(schema["paths"]) >= {"/healthz", "/v1/models", "/v1/stylize", "/v1/upscale", "/v1/progress/{job}"}
 
 

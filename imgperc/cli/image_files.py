@@ -73,6 +73,7 @@ class ImageFilesCommand(click.Command):
         params = [
             click.Argument(["inputs"], nargs=-1, required=True, type=click.Path(path_type=Path)),
             *task.options,
+            *task.image_options,
             *_file_options(resize),
         ]
         super().__init__(name, params=params, callback=self._run, help=help, short_help=short_help)

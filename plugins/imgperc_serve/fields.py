@@ -44,7 +44,7 @@ class Endpoint:
 
 
 STYLIZE = Endpoint(STYLE_TASK, "style", ("strength", "preserve_color"), ("style_image", "style_mix", "style_size"), resize=True)
-UPSCALE = Endpoint(SR_TASK, "model", ("scale", "denoise", "histogram_match"), default_by=("scale", "denoise"))
+UPSCALE = Endpoint(SR_TASK, "model", ("scale", "denoise", "histogram_match", "outscale"), default_by=("scale", "denoise", "outscale"))
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,8 @@ class Field:
 
 def fields(endpoint: Endpoint) -> dict[str, Field]:
     """The endpoint's fields, from its task's options (``size``: the CLI's ``--size``), in order."""
-    options = {str(option.name): option for option in plugins.registry("image_tasks").require(endpoint.task).options}
+    task = plugins.registry("image_tasks").require(endpoint.task)
+    options = {str(option.name): option for option in (*task.options, *task.image_options)}
     options["size"] = size_option().option()
     missing = [name for name in endpoint.names if name not in options]
     if missing:

@@ -69,16 +69,14 @@ def sr_task() -> ImageTask:
         default_model=default_model,
         bench=BenchNet("sr-shuffle", {"scale": 4}, pad=PAD),
         bind=bind,
+        image_options=(OUTSCALE,),
     )
 
 
 class UpscaleCommand(ImageFilesCommand):
-    """`imgperc upscale`: the ``sr`` task's files command, with ``--outscale`` (files and the
-    API only: `imgperc video` frames keep the model's scale). The net runs at its own scale; each
-    output is resized in ``finish``, and without -x or --model F picks the scale."""
-
-    def __init__(self, task: ImageTask, name: str, **kwargs: Any) -> None:
-        super().__init__(dataclasses.replace(task, options=(*task.options, OUTSCALE)), name, **kwargs)
+    """`imgperc upscale`: the ``sr`` task's files command, whose ``--outscale`` (an image option:
+    `imgperc video` frames keep the model's scale) resizes each output in ``finish``; without -x
+    or --model, F picks the scale."""
 
     def _run(self, inputs: tuple[Path, ...], output: Path | None, recursive: bool, device: str, force: bool, quiet: bool,
              outscale: float | None = None, **values: Any) -> None:

@@ -190,7 +190,8 @@ def prepare(
 
 def tag(values: dict[str, Any], outscale: float | None = None) -> str:
     """Name part for outputs (``clip.x4.mp4``, ``clip.x4-bicubic.mp4``, ``photo.x4-real-dn0.5.png``;
-    with ``outscale`` 2, ``photo.x2.png``)."""
+    with ``outscale`` 2, ``photo.x2.png``; ``outscale`` defaults to ``values``' own)."""
+    outscale = outscale if outscale is not None else values.get("outscale")
     scale = values.get("scale")
     choice = choose(values.get("model"), int(scale) if scale is not None else None, outscale=outscale, denoise=values.get("denoise"))
     return choice.tag if outscale is None else f"x{outscale:g}" + choice.tag.removeprefix(f"x{choice.scale}")

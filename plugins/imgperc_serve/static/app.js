@@ -39,6 +39,10 @@ async function setUp() {
     $("denoise-row").hidden = false;
     showDenoise();
   }
+  if (upscale.outscale) {  // any output scale: the model's result resized (the CLI's --outscale)
+    $("outscale").title = upscale.outscale.description;
+    $("outscale-row").hidden = false;
+  }
   showStrength();
   fillGallery();
   fillUpscalers();
@@ -135,6 +139,7 @@ function form(image, preview) {
     if ($("sr-model").value) data.append("model", $("sr-model").value);
     data.append("histogram_match", $("histogram").checked);
     if ($("denoise-on").checked) data.append("denoise", $("denoise").value);
+    if ($("outscale").value) data.append("outscale", $("outscale").value);
     return { endpoint: "/v1/upscale", data };
   }
   if (state.task === "painting") {
@@ -287,7 +292,7 @@ document.addEventListener("DOMContentLoaded", () => {
   for (const radio of document.querySelectorAll("input[name=task]")) radio.addEventListener("change", () => setTask(radio.value));
   $("strength").addEventListener("input", showStrength);
   $("denoise").addEventListener("input", showDenoise);
-  for (const id of ["strength", "preserve", "painting", "style-size", "histogram", "sr-model", "denoise", "denoise-on"]) $(id).addEventListener("change", changed);
+  for (const id of ["strength", "preserve", "painting", "style-size", "histogram", "sr-model", "denoise", "denoise-on", "outscale"]) $(id).addEventListener("change", changed);
   $("scale").addEventListener("change", () => { fillUpscalers(); changed(); });
   $("before").addEventListener("load", () => { $("compare").hidden = false; });
   $("before").addEventListener("error", () => { $("compare").hidden = true; });
