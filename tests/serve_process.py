@@ -11,17 +11,10 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
 import requests
 
 URL = re.compile(r"(http://127\.0\.0\.1:\d+)/")
 START_SECONDS = 60
-
-
-def needs_serve_extra() -> None:
-    """Skip the calling module, with a one-line reason, without the ``serve`` extra."""
-    pytest.importorskip("fastapi", reason="needs the serve extra: pip install -e '.[serve,serve-test]'")
-    pytest.importorskip("uvicorn", reason="needs the serve extra: pip install -e '.[serve,serve-test]'")
 
 
 class ServeProcess:

@@ -18,16 +18,12 @@ from click.testing import CliRunner
 from PIL import Image, ImageCms
 
 from hardening_cli import one_error_line, run_cli
-from serve_process import ServeProcess, needs_serve_extra
+from fastapi.testclient import TestClient
+from serve_process import ServeProcess
 
-needs_serve_extra()
-pytest.importorskip("httpx2", reason="needs httpx2 for Starlette's TestClient: pip install -e '.[serve-test]'")
-
-from fastapi.testclient import TestClient  # noqa: E402
-
-from imgperc.cli.main import cli  # noqa: E402
-from imgperc_serve import command, jobs  # noqa: E402
-from imgperc_serve.app import Config, create_app  # noqa: E402
+from imgperc.cli.main import cli
+from imgperc_serve import command, jobs
+from imgperc_serve.app import Config, create_app
 
 STYLE = "wave-fast"
 
@@ -342,7 +338,6 @@ def leftovers(folder: Path) -> list[str]:
     return sorted(str(p.relative_to(folder)) for own in folder.glob("imgperc-serve-*") for p in own.rglob("*"))
 
 
-@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="reads /proc (Linux)")
 def test_temporary_files_are_removed_when_a_client_leaves(tmp_path):
     temp = tmp_path / "tmp"
     temp.mkdir()
