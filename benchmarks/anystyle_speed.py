@@ -33,7 +33,7 @@ def main() -> None:
     parser.add_argument("--painting", type=Path, required=True)
     parser.add_argument("--sizes", default="512,1024")
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--precision", default="auto", help="auto: bf16 where the CPU computes it natively, else fp32")
+    parser.add_argument("--precision", default="auto", help="auto: fp32, as --style-image runs by default")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     configure_threads()

@@ -93,16 +93,14 @@ def cached_model(name_or_path: str | Path, task: str, label: str, device: str = 
     unless its model file changed on disk."""
     from .model import load_resolved
 
-    key = (str(name_or_path), task, device, precision)
-    kept = _models.get(key)
-    if kept is not None and (kept[0] is None or kept[0] == _stamp(kept[0][0])):
-        return lru_get(_models, key, lambda: kept, CACHE_SIZE)[1]
-
     def load() -> tuple[tuple[Path, int] | None, Model]:
         found = resolve_model(name_or_path, task, label=label)
         return _stamp(found.path), load_resolved(found, device=device, precision=precision)
 
-    _models.pop(key, None)
+    key = (str(name_or_path), task, device, precision)
+    stamp = _models[key][0] if key in _models else None
+    if stamp is not None and stamp != _stamp(stamp[0]):
+        del _models[key]  # its model file changed on disk: loaded again
     return lru_get(_models, key, load, CACHE_SIZE)[1]
 
 

@@ -11,9 +11,6 @@ et al. 2016 and most since), so that numbers computed here can stand beside publ
   filtering (no padding), K1 = 0.01, K2 = 0.03, L = 255, and no automatic downsampling; the
   score is the mean of the SSIM map.
 
-Beyond the tables' metrics, :func:`grid_ratio` measures the regular grid an upsampling net can
-lay over flat areas (spectral energy at the upsampling periods, against the ground truth's).
-
 Everything is computed in float64 on the inputs' device.
 """
 
@@ -104,56 +101,3 @@ def y_psnr_ssim(output: torch.Tensor, target: torch.Tensor, border: int) -> tupl
     y_out = crop_border(rgb_to_y(output), border)
     y_ref = crop_border(rgb_to_y(target), border)
     return psnr(y_out, y_ref), ssim(y_out, y_ref)
-
-
-def grid_energy(y: torch.Tensor, scale: int) -> float:
-    """Spectral energy of ``[H, W]`` luma at the periods an x``scale`` upsampler repeats with.
-
-    A net that upsamples by ``scale`` (pixel shuffle, transposed or nearest-neighbour stages)
-    can leave a pattern that repeats every ``scale`` pixels: a grid. Its energy sits at the
-    frequencies ``k/scale`` cycles per pixel (``k = 1 .. scale-1``: 1/2, 1/4, 3/4, ... for x4).
-    This sums the power spectrum at those frequencies along rows and along columns (each line
-    Hann-windowed and mean-removed, the spectra averaged over lines). Sizes must be multiples of
-    ``scale`` so that each frequency falls on an exact bin.
-    """
-    total = 0.0
-    for lines in (y, y.transpose(0, 1)):
-        n = lines.shape[-1]
-        if n % scale:
-            raise ValueError(f"size {n} is not a multiple of the scale {scale}")
-        lines = lines.to(torch.float64)
-        window = torch.hann_window(n, periodic=True, dtype=torch.float64, device=y.device)
-        spectrum = torch.fft.rfft((lines - lines.mean(-1, keepdim=True)) * window).abs().pow(2).mean(0) / n
-        total += float(spectrum[[k * n // scale for k in range(1, scale) if k * n // scale < spectrum.numel()]].sum())
-    return total
-
-
-def grid_ratio(output: torch.Tensor, target: torch.Tensor, scale: int, border: int | None = None) -> float:
-    """The output's :func:`grid_energy` over the ground truth's, on Y with ``border`` cropped.
-
-    About 1 or below (bicubic: well below) when there is no grid; a visible grid gives several
-    times the ground truth's energy. ``border`` defaults to ``scale`` (the PSNR convention).
-    """
-    _check_pair(output, target)
-    border = scale if border is None else border
-    return _energy_ratio(grid_energy(crop_border(rgb_to_y(output), border), scale),
-                         grid_energy(crop_border(rgb_to_y(target), border), scale))
-
-
-def _energy_ratio(output: float, target: float) -> float:
-    floor = 1e-12  # a flat ground truth has no energy at all
-    return (output + floor) / (target + floor)
-
-
-class YReference:
-    """A ground truth prepared once (Y, border cropped, grid energy) to score many outputs against."""
-
-    def __init__(self, target: torch.Tensor, scale: int) -> None:
-        self.scale = scale
-        self.y = crop_border(rgb_to_y(target), scale)
-        self.grid = grid_energy(self.y, scale)
-
-    def scores(self, output: torch.Tensor) -> tuple[float, float, float]:
-        """PSNR, SSIM and :func:`grid_ratio` of ``output`` ([3, H, W] RGB in [0, 1])."""
-        y = crop_border(rgb_to_y(output), self.scale)
-        return psnr(y, self.y), ssim(y, self.y), _energy_ratio(grid_energy(y, self.scale), self.grid)

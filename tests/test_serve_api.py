@@ -218,6 +218,8 @@ def test_images_over_the_pixel_limit_are_413(client, monkeypatch):
     assert response.status_code == 413
     assert response.json()["detail"] == "the output would be 160x120 = 19,200 pixels, over the limit of 10,000 (set IMGPERC_MAX_PIXELS to raise it)"
     assert stylize(client, image=encoded((200, 100))).status_code == 413
+    named = client.post("/v1/upscale", data={"model": "x8-fidelity"}, files={"image": ("photo.jpg", encoded((40, 30)), "image/jpeg")})
+    assert named.status_code == 413 and "320x240" in named.json()["detail"]  # no scale field: the named model's own
 
 
 def test_an_unexpected_failure_is_one_line_500(client, monkeypatch):

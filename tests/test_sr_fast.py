@@ -13,7 +13,6 @@ from click.testing import CliRunner
 from imgperc.cli.main import cli
 from imgperc.errors import ConfigError
 from imgperc.losses.terms import pixel_loss
-from imgperc.metrics import grid_energy, grid_ratio
 from imgperc.modelfile import build_model, read_metadata
 from imgperc.train.loop import learning_rate
 from imgperc.train.options import TrainSettings
@@ -86,21 +85,6 @@ def test_cosine_schedule_decays_to_zero():
     assert learning_rate(settings, 50) == pytest.approx(5e-4)
     assert learning_rate(settings, 99) < 1e-6
     assert learning_rate(TrainSettings(out=None, iterations=100, lr=1e-3), 99) == 1e-3
-
-
-def test_grid_measure_sees_a_faint_grid_and_not_bicubic():
-    torch.manual_seed(2)
-    smooth = F.interpolate(torch.rand(1, 3, 12, 12), size=(96, 96), mode="bicubic", align_corners=False).clamp(0, 1)
-    truth = (smooth + 0.05 * torch.rand(1, 3, 96, 96)).clamp(0, 1)[0]
-    bicubic = F.interpolate(F.interpolate(truth[None], scale_factor=0.25, mode="bicubic", antialias=True),
-                            scale_factor=4, mode="bicubic").clamp(0, 1)[0]
-    pattern = torch.tensor([1.0, -1.0, 1.0, -1.0]).repeat(24)
-    gridded = (bicubic + 0.01 * pattern).clamp(0, 1)
-    assert grid_ratio(truth, truth, 4) == pytest.approx(1.0)
-    assert grid_ratio(bicubic, truth, 4) < 0.5
-    assert grid_ratio(gridded, truth, 4) > 1.5
-    with pytest.raises(ValueError, match="multiple of the scale"):
-        grid_energy(torch.rand(10, 12), 4)
 
 
 @pytest.fixture

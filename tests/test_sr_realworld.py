@@ -7,7 +7,8 @@ import random
 
 import torch
 from imgperc_sr import realworld
-from imgperc_sr.realworld import Pass, degrade_pass, degrade_real, filter2d, gaussian_kernel, jpeg, sinc_kernel
+from imgperc_sr.eval_degradations import jpeg
+from imgperc_sr.realworld import Pass, degrade_pass, degrade_real, filter2d, gaussian_kernel, sinc_kernel
 
 
 def photo_like(size: int = 96, seed: int = 0) -> torch.Tensor:

@@ -110,6 +110,19 @@ def test_the_flow_finds_a_known_shift():
     assert pair.reliable(True)[:, :2].mean() < 0.5  # flows out of the frame: not reliable
 
 
+def test_scoring_several_clips_against_one_pair_resizes_mask_and_flow_once(monkeypatch):
+    import imgperc_video.flow as flow
+
+    first, second = panning(2, 128, 96)
+    pair = FlowEstimator().pair(grey(first), grey(second), 128)
+    calls, resize = [], flow.resize_flow
+    monkeypatch.setattr(flow, "resize_flow", lambda *args: calls.append(args) or resize(*args))
+    a, b = (frame.astype(np.float32) / 255.0 for frame in (first, second))
+    errors = [pair.warping_error(a, b), pair.warping_error(b, a), pair.warping_error(a, b)]
+    assert errors[0] == errors[2] and errors[0] != errors[1]
+    assert len(calls) == 1
+
+
 def test_a_known_shift_scores_about_zero_and_per_frame_noise_high(pan, tmp_path):
     same = write_clip(tmp_path / "same.mkv", panning(12))
     shaky = write_clip(tmp_path / "noise.mkv", noisy(panning(12)))

@@ -27,12 +27,6 @@ from imgperc_sr.eval_degradations import REAL_WORLD
 SCALE = 4
 
 
-def tensor(image) -> torch.Tensor:
-    from torchvision.transforms.functional import pil_to_tensor
-
-    return pil_to_tensor(image.convert("RGB")).float() / 255
-
-
 def damaged(photo: Path, degradation: str) -> tuple[torch.Tensor, torch.Tensor]:
     """The ground truth (cropped to a multiple of the scale) and its damaged x1/4 input."""
     truth = read_image(photo).pixels[:3]
@@ -42,9 +36,7 @@ def damaged(photo: Path, degradation: str) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def upscaled(low: torch.Tensor, **options) -> torch.Tensor:
-    from torchvision.transforms.functional import to_pil_image
-
-    return tensor(imgperc.upscale(to_pil_image(low), scale=SCALE, **options))
+    return imgperc.upscale(low, scale=SCALE, **options)
 
 
 def panel(image: torch.Tensor, box: tuple[int, int, int], zoom: int) -> torch.Tensor:

@@ -249,7 +249,7 @@ def _model_scale(endpoint: Endpoint, model: str | None) -> int:
     """The scale of ``model`` (1 for styles), for the pixel limit."""
     if endpoint.task == STYLE_TASK or model is None:
         return 1
-    return int(next((row.get("scale") or 1 for row in catalogue.models() if model in (row["id"], *row["aliases"])), 1))
+    return int(catalogue.scale(model) or 1)
 
 
 def _openapi(endpoint: Endpoint) -> dict[str, Any]:

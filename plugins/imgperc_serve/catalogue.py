@@ -24,16 +24,22 @@ def models() -> list[dict[str, Any]]:
     """`imgperc models list --json`'s rows for the server's tasks, with each upscaler's
     ``scale`` and whether a style has a ``thumbnail``."""
     from imgperc.cli.models_cmd import list_rows
-    from imgperc.hub import resolve_model
 
     rows = [row for row in list_rows(None) if row["task"] in TASKS]
     for row in rows:
         if row["task"] == SR_TASK:
-            meta = resolve_model(row["id"], SR_TASK).meta
-            row["scale"] = meta.get("scale", meta.get("config", {}).get("scale"))
+            row["scale"] = scale(row["id"])
         else:
             row["thumbnail"] = f"/v1/thumbnails/{row['id']}.jpg" if row["installed"] else None
     return rows
+
+
+def scale(name: str) -> int | None:
+    """The scale of the upscaler ``name`` (an id, alias or trained model), from its metadata."""
+    from imgperc.hub import resolve_model
+
+    meta = resolve_model(name, SR_TASK).meta
+    return meta.get("scale", meta.get("config", {}).get("scale"))
 
 
 def names(task: str) -> list[str]:

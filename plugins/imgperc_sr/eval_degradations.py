@@ -1,7 +1,8 @@
 """The fixed real-world test degradations of `imgperc eval sr --degradation` (issue 30's targets).
 
-Unlike the random training pipeline (`.degrade`), each is one deterministic chain, the same on
-every run and machine, so that its table can be compared with bicubic and between models:
+Unlike the random training chain (`.realworld`, which shares `jpeg`), each is one deterministic
+chain, the same on every run and machine, so that its table can be compared with bicubic and
+between models:
 
 - ``jpeg50``: bicubic /scale, then JPEG quality 50 (an old or re-shared JPEG);
 - ``blur-noise-jpeg60``: Gaussian blur sigma 1.5 (high-resolution pixels), bicubic /scale,
@@ -39,7 +40,7 @@ class FixedDegradation:
         import torch
 
         from .bicubic import downscale_bicubic
-        from .degrade import gaussian_blur, quantize
+        from .degrade import gaussian_blur
 
         x = hr[None].float()
         if self.blur:
@@ -48,7 +49,7 @@ class FixedDegradation:
         if self.noise:
             generator = torch.Generator().manual_seed(NOISE_SEED)
             x = x + torch.randn(x.shape, generator=generator).to(x.device) * (self.noise / 255.0)
-        return jpeg(quantize(x, 8), self.quality)
+        return jpeg(x, self.quality)  # which rounds to 8 bits first
 
 
 def jpeg(pixels: torch.Tensor, quality: int) -> torch.Tensor:

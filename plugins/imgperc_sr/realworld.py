@@ -20,17 +20,16 @@ Everything is drawn from the sample's ``random.Random``, so a seed reproduces a 
 
 from __future__ import annotations
 
-import io
 import math
 import random
 from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn.functional as F
-from PIL import Image
 
 from .bicubic import downscale_bicubic
 from .degrade import gaussian_blur, quantize
+from .eval_degradations import jpeg
 
 KERNEL_SIZES = tuple(range(7, 22, 2))
 FINAL_SINC_PROB = 0.8
@@ -163,15 +162,6 @@ def add_noise(image: torch.Tensor, p: Pass, rng: random.Random) -> torch.Tensor:
         clean = base.clamp(0, 1) * levels
         noise = (torch.poisson(clean, generator=gen) - clean) / levels * scale
     return (image + noise).clamp(0.0, 1.0)
-
-
-def jpeg(image: torch.Tensor, quality: int) -> torch.Tensor:
-    """Save [3,H,W] in [0,1] as an 8-bit JPEG of ``quality`` (Pillow) and read it back."""
-    array = quantize(image, 8).mul(255).round().byte().permute(1, 2, 0).numpy()
-    buffer = io.BytesIO()
-    Image.fromarray(array).save(buffer, format="JPEG", quality=quality)
-    decoded = Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
-    return torch.frombuffer(bytearray(decoded.tobytes()), dtype=torch.uint8).view(image.shape[1], image.shape[2], 3).permute(2, 0, 1).float() / 255.0
 
 
 def degrade_pass(image: torch.Tensor, p: Pass, rng: random.Random, base: tuple[int, int]) -> torch.Tensor:

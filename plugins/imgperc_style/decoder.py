@@ -22,7 +22,6 @@ from torch import nn
 from imgperc.netconfig import Int, net_config
 
 ARCHITECTURE = "wct-decoder"
-LEVELS = (1, 2, 3)
 # VGG-19's convs up to relu3_1: (name, in, out) with 64 standing for the full-resolution width
 ENCODER_CONVS = (
     ("conv1_1", 3, 64), ("conv1_2", 64, 64), "pool", ("conv2_1", 64, 128), ("conv2_2", 128, 128), "pool", ("conv3_1", 128, 256)

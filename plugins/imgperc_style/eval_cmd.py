@@ -53,7 +53,7 @@ def _table(result: StyleEvaluation) -> Table:
         if likeness:
             score = likeness.get(method)
             cells = ["", "", "", ""] if score is None else [
-                f"{score.distance:.3f} ({score.distance / score.floor_distance:.2f}x floor)" if score.floor_distance else f"{score.distance:.3f}",
+                f"{score.distance:.3f}" + ("" if score.floor_ratio is None else f" ({score.floor_ratio:.2f}x floor)"),
                 f"{score.psnr:.1f}", f"{score.floor_distance:.3f} ({score.reference})", f"{score.floor_psnr:.1f}"]
         table.add_row(method, f"{style:.4g}", f"{content:.4g}", *cells)
     return table

@@ -133,8 +133,7 @@ def _finite(value: float) -> float | None:
 
 
 def _likeness_json(score: Likeness) -> dict[str, object]:
-    ratio = score.distance / score.floor_distance if score.floor_distance else None
-    return {"teacher": score.reference, **{f: _finite(getattr(score, f)) for f in LIKENESS_FIELDS}, "floor_ratio": ratio}
+    return {"teacher": score.reference, **{f: _finite(getattr(score, f)) for f in LIKENESS_FIELDS}, "floor_ratio": score.floor_ratio}
 
 
 def _likeness_cells(score: Likeness | None) -> list[str]:

@@ -57,6 +57,11 @@ class Likeness:
     floor_distance: float
     floor_psnr: float
 
+    @property
+    def floor_ratio(self) -> float | None:
+        """The distance in units of the shift floor (None where the floor is 0)."""
+        return self.distance / self.floor_distance if self.floor_distance else None
+
 
 class LikenessMeter:
     """Measures likeness on ``network`` (loaded once, only up to relu3_3)."""

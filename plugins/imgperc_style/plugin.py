@@ -16,6 +16,7 @@ from imgperc.hookspecs import Register
 from imgperc.hub.builtin import WeightsFolder, register_weights
 from imgperc.lazy import Deferred, LazyCommand
 
+from .anystyle_task import DECODER_TASK
 from .ml5_styles import STYLES, model_spec
 
 TASK = "style"
@@ -36,7 +37,7 @@ def weights_folder(folder: Path | None = None) -> WeightsFolder:
 
 def decoders_folder(folder: Path | None = None) -> WeightsFolder:
     """The decoders that `--style-image` uses: ``DECODERS_DIR`` (or ``folder``)."""
-    return WeightsFolder("style-decoder", folder or DECODERS_DIR, "any-style decoder", "imgperc_style.anystyle_task:decoder_spec")
+    return WeightsFolder(DECODER_TASK, folder or DECODERS_DIR, "any-style decoder", "imgperc_style.anystyle_task:decoder_spec")
 
 
 @hookimpl

@@ -22,10 +22,10 @@ from imgperc.io import resize
 from imgperc.losses import LossRecipe, LossReport, feature_reconstruction_loss, load_loss_network, pixel_loss
 from imgperc.train import TrainJob, list_images
 
+from .anystyle_task import DECODER_TASK as TASK
 from .decoder import ARCHITECTURE, TAPS, wct_decoder
 from .train import preview_crops
 
-TASK = "style-decoder"
 LOSS_NETWORK = "vgg19"
 # per level: makes the feature term about as large as the pixel term for a slightly blurred photo
 FEATURE_WEIGHTS = {1: 1e-5, 2: 2.5e-7, 3: 1e-7}

@@ -102,7 +102,7 @@ class LevelTransform:
     def between(cls, content: Moments, target: StyleTarget, strength: float) -> "LevelTransform":
         mean, cov = content.mean_cov()
         wct = target.colour @ whitening(cov)
-        eye = torch.eye(wct.shape[0], dtype=wct.dtype)
+        eye = torch.eye(wct.shape[0], dtype=wct.dtype, device=wct.device)
         matrix = strength * wct + (1 - strength) * eye
         shift = strength * (target.mean - wct @ mean)
         return cls(matrix.float(), shift.float())

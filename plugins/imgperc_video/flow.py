@@ -139,6 +139,7 @@ class FlowPair:
     backward: np.ndarray
     factor: float
     _masks: dict[bool, np.ndarray] = field(default_factory=dict, repr=False)
+    _scaled: dict[tuple[int, int], tuple[np.ndarray, int, np.ndarray]] = field(default_factory=dict, repr=False)
 
     def reliable(self, in_earlier: bool) -> np.ndarray:
         """The forward-backward mask (1: reliable) in the earlier frame's grid, or the later one's."""
@@ -150,12 +151,15 @@ class FlowPair:
     def warping_error(self, earlier: np.ndarray, later: np.ndarray) -> tuple[float, float]:
         """Lai et al.'s warping error of two ``[H,W,3]`` float frames in [0, 1] of any (same) size:
         the masked MSE between ``earlier`` and ``later`` warped onto it; and the share of pixels
-        that were reliable (the error is 0 when none is)."""
+        that were reliable (the error is 0 when none is). Mask and flow at that size are kept,
+        so scoring several clips against one pair resizes them once."""
         height, width = earlier.shape[:2]
-        mask = (resize_map(self.reliable(True), width, height) > 0.5).view(np.uint8)
-        count = cv2.countNonZero(mask)
+        if (width, height) not in self._scaled:
+            mask = (resize_map(self.reliable(True), width, height) > 0.5).view(np.uint8)
+            self._scaled[width, height] = mask, cv2.countNonZero(mask), resize_flow(self.forward, width, height)
+        mask, count, flow = self._scaled[width, height]
         if count == 0:
             return 0.0, 0.0
-        difference = cv2.subtract(earlier, warp(later, resize_flow(self.forward, width, height)))
+        difference = cv2.subtract(earlier, warp(later, flow))
         error = sum(cv2.mean(cv2.multiply(difference, difference), mask=mask)[:3]) / 3
         return float(error), count / mask.size
