@@ -6,6 +6,7 @@ import json
 import math
 import random
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -23,6 +24,8 @@ from imgperc_sr.nets import sr_johnson
 from imgperc_style.distill import DistillLoss, DistillObjective
 from imgperc_style.net_choice import checked_config, parse_config
 from imgperc_style.nets import JohnsonNet
+from imgperc_style import stability
+from imgperc_style.stability import shift_stability
 from imgperc_style.teacher_pairs import PairCrop
 
 from conftest import DATA_DIR
@@ -109,6 +112,9 @@ def test_teacher_outputs_are_computed_once_and_crops_cut_both_halves_alike(tmp_p
     assert code == 0 and "stylizing 4 of 4" in out  # another size: its own pairs (the damaged photo counted once)
     code, out, err = _distill(capsys, *args, "--out", tmp_path / "c")
     assert code == 0 and "teacher outputs" not in out  # the same teacher and size: cached
+    moved = shutil.copytree(photos, tmp_path / "moved")  # copies: other paths and times, the same content
+    code, out, err = _distill(capsys, *args[:3], moved, *args[4:], "--out", tmp_path / "d")
+    assert code == 0 and "teacher outputs" not in out, out
     pair = torch.cat([torch.arange(48.0).view(1, 4, 12).expand(3, 4, 12), torch.arange(48.0).view(1, 4, 12).expand(3, 4, 12) + 100], -1)
     for seed in range(8):
         photo, styled = PairCrop(4)(pair, random.Random(seed))
@@ -275,6 +281,7 @@ def sr_file(tmp_path):
         (["--painting-weight", "2", "--style-image", "{broken}/bad.jpg"], "bad.jpg: not an image"),
         (["--painting-weight", "2", "--style-image", "{empty}"], "empty is a directory, not an image"),
         (["--painting-weight", "2", "--style-layers", ""], "--painting-weight 2.0 needs at least one layer in --style-layers"),
+        (["--stability-weight", "1", "--image-size", "32"], "--stability-weight needs a --crop-size over 36, got 32"),
     ],
 )
 def test_bad_inputs_are_one_line_errors_before_any_work(tmp_path, capsys, photos, teacher, sr_file, painting, args, message):
@@ -388,3 +395,30 @@ def test_likeness_and_several_sizes_reach_the_job_are_recorded_and_resume(tmp_pa
     assert code == 0 and "resuming at iteration 2 of 3" in err, err
     code, _, err = _distill(capsys, *args(4, likeness="1"))
     assert code == 1 and "different --likeness-weight" in one_error_line(err)
+
+
+def test_the_stability_term_is_zero_for_a_net_that_moves_with_its_input_and_not_for_one_that_does_not(monkeypatch):
+    monkeypatch.setattr(stability, "NOISE", 0.0)
+    torch.manual_seed(0)
+    photos = torch.rand(2, 3, 48, 52)
+    pointwise = torch.nn.Conv2d(3, 3, 1)
+    assert float(shift_stability(pointwise, photos, pointwise(photos))) < 1e-6
+    pattern = torch.rand(1, 3, 48, 52)
+
+    def fixed(x):  # a picture painted on at fixed places: it stays put when the input moves
+        return x + pattern[..., : x.shape[-2], : x.shape[-1]]
+
+    assert float(shift_stability(fixed, photos, fixed(photos))) > 0.1
+    monkeypatch.setattr(stability, "NOISE", 0.02)
+    noisy = float(shift_stability(pointwise, photos, pointwise(photos)))  # the noise passes through the 1x1 conv
+    assert 0.0 < noisy < 0.05
+
+
+def test_a_stability_term_trains_is_logged_and_recorded(tmp_path, capsys, photos, teacher):
+    out = tmp_path / "run"
+    args = ["--teacher", teacher, "--data", photos, "--out", out, "--iterations", "1", "--preview-every", "0",
+            *PIXEL_ONLY, *[a if a != "16" else "40" for a in TINY_STUDENT], "--stability-weight", "3"]  # crops of 40
+    code, _, err = _distill(capsys, *args)
+    assert code == 0, err
+    assert set(log.read(out / "log.jsonl")[0]["loss"]) == {"total", "pixel", "stability"}
+    assert read_metadata(out / "model.safetensors")["distillation"]["stability"] == 3.0

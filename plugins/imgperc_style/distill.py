@@ -37,6 +37,7 @@ from imgperc.train import TrainJob, list_images
 from .distill_cmd import DEFAULT_ARCH, TASK
 from .distill_loss import DistillLoss
 from .net_choice import checked_config
+from .stability import MARGIN, STRIDE, shift_stability
 from .teacher_pairs import PairCrop, cache_folder, make_pairs, teacher_output
 from .train import preview_crops
 
@@ -59,7 +60,7 @@ class DistillJob(TrainJob):
     """A student net trained to reproduce one teacher style model."""
 
     task = TASK
-    option_names = {f: f"--{f}-weight" for f in ("pixel", "feature", "style", "content", "painting", "likeness")}
+    option_names = {f: f"--{f}-weight" for f in ("pixel", "feature", "style", "content", "painting", "likeness", "stability")}
 
     def __init__(
         self,
@@ -90,6 +91,8 @@ class DistillJob(TrainJob):
         self.crop_size = smallest if crop_size is None else crop_size
         if not 16 <= self.crop_size <= smallest or self.crop_size % 4:
             raise InputError(f"--crop-size must be a multiple of 4 from 16 to --image-size {smallest}, got {self.crop_size}")
+        if loss.stability and self.crop_size <= 2 * MARGIN + STRIDE:
+            raise InputError(f"--stability-weight needs a --crop-size over {2 * MARGIN + STRIDE}, got {self.crop_size}")
         self.loss_weights = loss.validate()
         if loss.painting and style_image is None:
             raise InputError(f"--painting-weight {loss.painting} needs --style-image (the painting)")
@@ -129,7 +132,13 @@ class DistillJob(TrainJob):
 
     def loss(self, net: nn.Module, batch: tuple[torch.Tensor, ...]) -> LossReport:
         photos, targets = batch
-        return self.objective(net(photos), targets, photos)
+        output = net(photos)
+        report = self.objective(output, targets, photos)
+        weight = self.loss_weights.stability
+        if not weight:
+            return report
+        term = weight * shift_stability(net, photos, output)
+        return LossReport(report.total + term, {**report.terms, "stability": term})
 
     def previews(self, net: nn.Module) -> list[list[torch.Tensor]]:
         """The inputs, the teacher's outputs under them, the student's under those."""

@@ -52,6 +52,9 @@ def parse_layers(value: str) -> tuple[str, ...]:
 @click.option("--content-layer", default=DistillLoss.content_layer, show_default=True, help="Tap of the content term.")
 @click.option("--painting-weight", type=WEIGHT, default=DistillLoss.painting, show_default=True, help="Gram distance to --style-image (at --style-layers).")
 @click.option("--style-image", type=click.Path(path_type=Path), default=None, help="The painting the painting term compares with (as `imgperc eval style --style-image`).")
+@click.option("--stability-weight", type=WEIGHT, default=DistillLoss.stability, show_default=True,
+              help="Distance of the student's output on its input shifted 1-4 pixels, with a little noise, to its output "
+                   "shifted alike: steadier video (Gupta et al. 2017), for one more student pass per batch.")
 @click.option("--style-size", type=click.IntRange(min=SIZE_MIN), default=512, show_default=True, help="Longest side of --style-image, in pixels (as `imgperc eval style`).")
 @common_options(iterations=20000, batch_size=4)
 def distill_command(**values: Any) -> None:
@@ -84,6 +87,7 @@ def distill_command(**values: Any) -> None:
         painting=options.pop("painting_weight"),
         likeness=options.pop("likeness_weight"),
         likeness_layers=parse_layers(options.pop("likeness_layers")),
+        stability=options.pop("stability_weight"),
     )
     job = DistillJob(teacher, options.pop("data"), config=config, loss=loss, network_fallback=not named, **options)
     train(job, settings)

@@ -12,7 +12,7 @@ from imgperc.losses.recipe import PIXEL_NORMS, VGG19_STYLE_LAYERS, LossRecipe, T
 
 from .likeness_recipe import LIKENESS_LAYERS, likeness_spec
 
-OPTIONAL = {"painting": ("painting",), "likeness": ("likeness", "likeness_layers")}
+OPTIONAL = {"painting": ("painting",), "likeness": ("likeness", "likeness_layers"), "stability": ("stability",)}
 """Fields a run.json holds only where their weight is non-zero (runs from before they existed still resume)."""
 
 
@@ -26,7 +26,9 @@ class DistillLoss:
     in the vgg19-relu3 preset); ``content``: to the photo's features at ``content_layer``;
     ``painting``: to the style image's Gram matrices at ``style_layers`` (divided likewise);
     ``likeness``: `.likeness`'s distance to the teacher's output (unit-normalised features at
-    ``likeness_layers``, mean over them), the measure `imgperc eval style` reports.
+    ``likeness_layers``, mean over them), the measure `imgperc eval style` reports; ``stability``:
+    `.stability`'s distance of the student's output on a shifted, noised input to its output
+    shifted alike (not a recipe term: it runs the student twice).
     """
 
     network: str = "vgg19"
@@ -41,6 +43,7 @@ class DistillLoss:
     painting: float = 0.0
     likeness: float = 0.0
     likeness_layers: tuple[str, ...] = LIKENESS_LAYERS
+    stability: float = 0.0
 
     def recipe(self) -> LossRecipe:
         """The terms as a loss recipe whose targets are ``teacher``, ``photo`` and ``painting``."""
@@ -73,8 +76,8 @@ class DistillLoss:
             if weight and not layers:
                 raise InputError(f"--{option}-weight {weight} needs at least one layer in --{layer_option}-layers")
         if not (self.pixel or self.taps):
-            raise InputError("every distillation weight is 0: give --pixel-weight, --feature-weight, --likeness-weight, "
-                             "--style-weight, --content-weight or --painting-weight")
+            raise InputError("every distillation weight is 0 but the stability's: give --pixel-weight, --feature-weight, "
+                             "--likeness-weight, --style-weight, --content-weight or --painting-weight")
         self.recipe().validate()
         return self
 

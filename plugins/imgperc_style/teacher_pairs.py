@@ -36,9 +36,8 @@ def cache_folder(teacher_file: Path, size: int) -> Path:
 
 
 def _pair_name(photo: Path) -> str:
-    stat = photo.stat()
-    key = f"{photo.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
-    return hashlib.sha256(key.encode()).hexdigest()[:20] + ".png"
+    """Named by the photo's content: a copied, moved or re-provisioned data folder keeps its cache."""
+    return sha256_file(photo)[:20] + ".png"
 
 
 def teacher_output(teacher: nn.Module, photos: torch.Tensor) -> torch.Tensor:
