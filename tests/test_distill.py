@@ -397,6 +397,7 @@ def test_likeness_and_several_sizes_reach_the_job_are_recorded_and_resume(tmp_pa
     assert code == 1 and "different --likeness-weight" in one_error_line(err)
 
 
+@torch.no_grad()
 def test_the_stability_term_is_zero_for_a_net_that_moves_with_its_input_and_not_for_one_that_does_not(monkeypatch):
     monkeypatch.setattr(stability, "NOISE", 0.0)
     torch.manual_seed(0)
