@@ -27,6 +27,7 @@ import numpy as np
 from .flow import FlowEstimator, FlowPair, grey, resize_flow, resize_map, warp
 
 CHANGE_THRESHOLD = 0.1  # grey change (in [0,1]) left after warping at which the weight falls to 0
+CUT_CHANGE = 0.1  # grey change left after warping above which a pixel cannot be followed from the last frame
 CUT_SHARE = 0.5  # a frame of which less than this share can be followed from the last one is a cut
 DETAIL_SIGMA = 0.7  # Gaussian (output pixels) splitting off the finest detail, whose contrast blending keeps
 MAX_GAIN = 2.0  # the most the carried detail is amplified by
@@ -48,8 +49,8 @@ class MotionTracker:
     the grey input warped from what the previous shown frame stands for matches the new input,
     falling linearly to 0 at a change of `CHANGE_THRESHOLD`. The reference input is itself
     blended like the output, so slow changes (light, colour) add up and refresh the picture
-    instead of lagging behind. A frame where less than `CUT_SHARE` of the pixels qualify is a
-    cut: no blending.
+    instead of lagging behind. A frame where less than `CUT_SHARE` of the pixels pass the check
+    with a change under `CUT_CHANGE` is a cut: no blending.
     """
 
     def __init__(self, strength: float) -> None:
@@ -76,11 +77,12 @@ class MotionTracker:
         if self.strength > 0 and self._shown is not None:
             carried = warp(self._shown, pair.backward)
             change = cv2.blur(np.abs(level - carried), (3, 3))
-            weight = pair.reliable(False) * np.clip(1.0 - change / CHANGE_THRESHOLD, 0.0, 1.0)
-            if float((weight > 0).mean()) < CUT_SHARE:
+            reliable = pair.reliable(False)
+            if float((reliable * (change < CUT_CHANGE)).mean()) < CUT_SHARE:
                 self.cuts += 1
                 weight = None
             else:
+                weight = reliable * np.clip(1.0 - change / CHANGE_THRESHOLD, 0.0, 1.0)
                 weight = cv2.blur(weight, (3, 3)) * self.strength
                 level = level + weight * (carried - level)
         self._shown = level
