@@ -37,7 +37,7 @@ from imgperc.train import TrainJob, list_images
 from .distill_cmd import DEFAULT_ARCH, TASK
 from .distill_loss import DistillLoss
 from .net_choice import checked_config
-from .stability import MARGIN, STRIDE, shift_stability
+from .stability import SMALLEST_CROP, shift_stability
 from .teacher_pairs import PairCrop, cache_folder, make_pairs, teacher_output
 from .train import preview_crops
 
@@ -91,8 +91,8 @@ class DistillJob(TrainJob):
         self.crop_size = smallest if crop_size is None else crop_size
         if not 16 <= self.crop_size <= smallest or self.crop_size % 4:
             raise InputError(f"--crop-size must be a multiple of 4 from 16 to --image-size {smallest}, got {self.crop_size}")
-        if loss.stability and self.crop_size <= 2 * MARGIN + STRIDE:
-            raise InputError(f"--stability-weight needs a --crop-size over {2 * MARGIN + STRIDE}, got {self.crop_size}")
+        if loss.stability and self.crop_size <= SMALLEST_CROP:
+            raise InputError(f"--stability-weight needs a --crop-size over {SMALLEST_CROP}, got {self.crop_size}")
         self.loss_weights = loss.validate()
         if loss.painting and style_image is None:
             raise InputError(f"--painting-weight {loss.painting} needs --style-image (the painting)")

@@ -76,7 +76,8 @@ class DistillLoss:
             if weight and not layers:
                 raise InputError(f"--{option}-weight {weight} needs at least one layer in --{layer_option}-layers")
         if not (self.pixel or self.taps):
-            raise InputError("every distillation weight is 0 but the stability's: give --pixel-weight, --feature-weight, "
+            alone = " (the stability term alone has no target)" if self.stability else ""
+            raise InputError(f"every distillation weight is 0{alone}: give --pixel-weight, --feature-weight, "
                              "--likeness-weight, --style-weight, --content-weight or --painting-weight")
         self.recipe().validate()
         return self
