@@ -43,6 +43,27 @@ def test_sr_shuffle_config_is_bounded():
         sr_shuffle(scale=3)
     with pytest.raises(ConfigError, match="channels"):
         sr_shuffle(channels=100000)
+    with pytest.raises(ConfigError, match="grid_notch"):
+        sr_shuffle(grid_notch=4)  # the window is centred: odd sizes only
+
+
+@pytest.mark.parametrize("scale", [2, 4, 8])
+def test_the_grid_notch_removes_a_phase_pattern_and_keeps_detail_common_to_the_phases(scale):
+    torch.manual_seed(0)
+    low = torch.rand(1, 3, 24, 20)
+    painted = sr_shuffle(scale=scale, channels=8, residual_blocks=1, grid_notch=0).eval()
+    with torch.no_grad():
+        painted.upsample.bias.copy_(torch.randn(3 * scale * scale) * 0.05)  # each phase its own level: a grid
+    notched = sr_shuffle(scale=scale, channels=8, residual_blocks=1, grid_notch=9).eval()
+    notched.load_state_dict(painted.state_dict())
+    bicubic = F.interpolate(low, scale_factor=scale, mode="bicubic", align_corners=False)
+    grid = painted(low) - bicubic
+    assert grid.abs().mean() > 0.02
+    assert torch.allclose(notched(low), bicubic + grid.mean((-2, -1), keepdim=True), atol=1e-5)  # the grid's mean stays
+    with torch.no_grad():  # the same level in every phase of a colour is not a grid: the notch keeps it
+        painted.upsample.bias.copy_(torch.randn(3).repeat_interleave(scale * scale) * 0.05)
+        notched.load_state_dict(painted.state_dict())
+    assert torch.allclose(notched(low), painted(low), atol=1e-6)
 
 
 def test_bicubic_degradation_is_the_benchmark_protocol_in_8_bits():
