@@ -13,8 +13,12 @@ For each high-resolution ground-truth image (HR):
 3. Every method (bicubic interpolation always, then each model) upscales LR as
    `imgperc upscale` would; outputs are rounded the same way.
 4. PSNR and SSIM are computed on the Y channel with ``scale`` pixels cropped from each border
-   (:mod:`imgperc.metrics`). The spectral peak measure (:mod:`.spectral`) is computed on the
-   same cropped Y of every output and of the ground truth: about 1 for photos, tens with a grid.
+   (:mod:`imgperc.metrics`). The spectral peak measure (:mod:`.spectral`) and NIQE
+   (:mod:`.niqe`, no reference, lower is better) are computed on the same cropped Y of every
+   output and of the ground truth; NIQE is None for images too small for it.
+
+`evaluate_photos` is the no-reference mode: each file is itself the low-resolution input (no
+degradation, no ground truth), and only the peak measure and NIQE of each output are scored.
 """
 
 from __future__ import annotations
@@ -36,95 +40,129 @@ from imgperc.metrics import SSIM_WINDOW, crop_border, psnr, rgb_to_y, ssim
 from .bicubic import downscale_bicubic
 from .degrade import degrade, quantize
 from .eval_degradations import EVAL_DEGRADATIONS, REAL_WORLD
+from .niqe import niqe_y
 from .spectral import peak_ratio_y
 from .upscale import Upscaler, upscale_image
 
 BICUBIC = "bicubic"
-TRUTH = "ground truth"  # the method column of the ground truth's own peak measure
+PHOTO_MIN = 4  # pixels: an xS output keeps 2·S after the S-pixel border crop, the peak measure's least
+TRUTH = "ground truth"  # the method column of the ground truth's own peak measure and NIQE
+FIELDS = ("psnr", "ssim", "peak", "niqe")
+NO_REFERENCE = ("peak", "niqe")  # the figures that need no ground truth
 
 
 @dataclass(frozen=True)
 class Score:
-    """Y-channel PSNR (dB) and SSIM, and the spectral peak measure (:mod:`.spectral`)."""
+    """Y-channel PSNR (dB) and SSIM (None without ground truth), the spectral peak measure
+    (:mod:`.spectral`) and NIQE (:mod:`.niqe`; None for an image too small for it)."""
 
-    psnr: float
-    ssim: float
+    psnr: float | None
+    ssim: float | None
     peak: float
+    niqe: float | None = None
 
 
 @dataclass
 class ImageScores:
-    """One ground-truth image: its (cropped) size, its own peak measure and each method's score."""
+    """One image: its size (the ground truth's, cropped; the photo's without ground truth), the
+    ground truth's own peak measure and NIQE (None without), and each method's score."""
 
     image: str
     width: int
     height: int
-    truth_peak: float
+    truth_peak: float | None
     scores: dict[str, Score] = field(default_factory=dict)
+    truth_niqe: float | None = None
+
+
+def _mean(values: list[float | None]) -> float | None:
+    """The mean of the values that are not None (NIQE: of the images large enough); None if none."""
+    known = [v for v in values if v is not None]
+    return sum(known) / len(known) if known else None
 
 
 @dataclass
 class Evaluation:
-    """The scores of every method on every image of one data set."""
+    """The scores of every method on every image of one data set (``reference`` False: photos
+    without ground truth, `evaluate_photos`; ``degradation`` is then None)."""
 
     data: str
     scale: int
-    degradation: str
+    degradation: str | None
     histogram_match: bool
     methods: list[str]
     images: list[ImageScores] = field(default_factory=list)
+    reference: bool = True
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The scores reported: all four, or only the no-reference ones."""
+        return FIELDS if self.reference else NO_REFERENCE
 
     def means(self) -> dict[str, Score]:
-        """Each method's mean PSNR, SSIM and peak measure over the images (the tables' convention)."""
-        n = len(self.images)
-        return {
-            m: Score(*(sum(getattr(i.scores[m], f) for i in self.images) / n for f in ("psnr", "ssim", "peak")))
-            for m in self.methods
-        }
+        """Each method's mean scores over the images (the tables' convention)."""
+        return {m: Score(*(_mean([getattr(i.scores[m], f) for i in self.images]) for f in FIELDS)) for m in self.methods}
 
-    def truth_peak(self) -> float:
+    def truth_peak(self) -> float | None:
         """The ground truth's mean peak measure, the reference for the methods'."""
-        return sum(i.truth_peak for i in self.images) / len(self.images)
+        return _mean([i.truth_peak for i in self.images])
+
+    def truth_niqe(self) -> float | None:
+        """The ground truth's mean NIQE (over the images large enough for it)."""
+        return _mean([i.truth_niqe for i in self.images])
 
     def to_json(self) -> str:
-        """Settings, per-image and mean scores as JSON (an infinite PSNR is written as null)."""
+        """Settings, per-image and mean scores as JSON (an infinite PSNR and a missing NIQE are null)."""
 
         def pair(score: Score) -> dict[str, float | None]:
-            return {"psnr": score.psnr if math.isfinite(score.psnr) else None, "ssim": score.ssim, "peak": score.peak}
+            values = {f: getattr(score, f) for f in self.fields}
+            return {f: v if v is None or math.isfinite(v) else None for f, v in values.items()}
 
+        metric = {"channel": "Y (BT.601, Matlab rgb2ycbcr)", "border": self.scale, "ssim_window": "11x11 Gaussian, sigma 1.5",
+                  "peak": f"Y power at k/{self.scale} cycles per pixel (rows, columns, both; 2-D Hann window) over the "
+                          "median power 2-4 bins around it, median over those frequencies",
+                  "niqe": "NIQE (Mittal et al. 2013; 96x96 blocks, authors' pristine model), lower is better; null below "
+                          "192x96 pixels; means over the images that have it"}
         doc: dict[str, Any] = {
             "data": self.data,
             "scale": self.scale,
             "degradation": self.degradation,
+            "no_reference": not self.reference,
             "histogram_match": self.histogram_match,
-            "metric": {"channel": "Y (BT.601, Matlab rgb2ycbcr)", "border": self.scale, "ssim_window": "11x11 Gaussian, sigma 1.5",
-                       "peak": f"Y power at k/{self.scale} cycles per pixel (rows, columns, both; 2-D Hann window) over the "
-                               "median power 2-4 bins around it, median over those frequencies"},
+            "metric": metric if self.reference else {k: v for k, v in metric.items() if k != "ssim_window"},
             "methods": self.methods,
             "images": [
-                {"image": i.image, "width": i.width, "height": i.height, "ground_truth": {"peak": i.truth_peak},
+                {"image": i.image, "width": i.width, "height": i.height,
+                 **({"ground_truth": {"peak": i.truth_peak, "niqe": i.truth_niqe}} if self.reference else {}),
                  "scores": {m: pair(s) for m, s in i.scores.items()}}
                 for i in self.images
             ],
             "mean": {m: pair(s) for m, s in self.means().items()},
-            "ground_truth": {"peak": self.truth_peak()},
         }
+        if self.reference:
+            doc["ground_truth"] = {"peak": self.truth_peak(), "niqe": self.truth_niqe()}
         return json.dumps(doc, indent=2, allow_nan=False)
 
     def to_csv(self) -> str:
-        """One row per image and method and a ``ground truth`` row (its peak measure only), then
-        the same ``mean`` rows."""
+        """One row per image and method and a ``ground truth`` row (its peak measure and NIQE
+        only), then the same ``mean`` rows; without ground truth, the peak and NIQE columns only."""
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["image", "width", "height", "method", "psnr", "ssim", "peak"])
+        writer.writerow(["image", "width", "height", "method", *self.fields])
+        digits = {"psnr": 4, "ssim": 6, "peak": 4, "niqe": 4}
+
+        def cells(values: dict[str, float | None]) -> list[str]:
+            return ["" if (v := values.get(f)) is None else f"{v:.{digits[f]}f}" for f in self.fields]
+
         for i in self.images:
             for m in self.methods:
-                s = i.scores[m]
-                writer.writerow([i.image, i.width, i.height, m, f"{s.psnr:.4f}", f"{s.ssim:.6f}", f"{s.peak:.4f}"])
-            writer.writerow([i.image, i.width, i.height, TRUTH, "", "", f"{i.truth_peak:.4f}"])
+                writer.writerow([i.image, i.width, i.height, m, *cells(vars(i.scores[m]))])
+            if self.reference:
+                writer.writerow([i.image, i.width, i.height, TRUTH, *cells({"peak": i.truth_peak, "niqe": i.truth_niqe})])
         for m, s in self.means().items():
-            writer.writerow(["mean", "", "", m, f"{s.psnr:.4f}", f"{s.ssim:.6f}", f"{s.peak:.4f}"])
-        writer.writerow(["mean", "", "", TRUTH, "", "", f"{self.truth_peak():.4f}"])
+            writer.writerow(["mean", "", "", m, *cells(vars(s))])
+        if self.reference:
+            writer.writerow(["mean", "", "", TRUTH, *cells({"peak": self.truth_peak(), "niqe": self.truth_niqe()})])
         return out.getvalue()
 
 
@@ -152,9 +190,44 @@ def low_resolution(truth: Image, scale: int, degradation: str) -> Image:
     return Image(pixels=quantize(lr[0], truth.bit_depth), alpha=None, bit_depth=truth.bit_depth, grayscale=truth.grayscale)
 
 
+def photo_input(image: Image, scale: int) -> Image:
+    """A photo as the no-reference mode's low-resolution input, without alpha; InputError when
+    its x``scale`` output would keep nothing to score after the ``scale``-pixel border crop."""
+    w, h = image.size
+    if w < PHOTO_MIN or h < PHOTO_MIN:
+        raise InputError(f"a {w}x{h} photo is too small to evaluate x{scale} (at least {PHOTO_MIN}x{PHOTO_MIN} pixels)")
+    return Image(pixels=image.pixels, alpha=None, bit_depth=image.bit_depth, grayscale=image.grayscale)
+
+
 def _y(rgb: torch.Tensor, scale: int) -> torch.Tensor:
     """The luma the scores are computed on: Y (BT.601), ``scale`` pixels cropped from each border."""
     return crop_border(rgb_to_y(rgb), scale)
+
+
+def _niqe(y: torch.Tensor) -> float | None:
+    """NIQE of the cropped luma; None for an image too small for it (or flat: undefined)."""
+    try:
+        value = niqe_y(y)
+    except InputError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _upscaled(upscalers: dict[str, Upscaler], low: Image, bit_depth: int) -> dict[str, torch.Tensor]:
+    """Each method's output of ``low``, rounded to ``bit_depth`` as if saved to a file."""
+    return {method: quantize(upscale_image(upscaler, low).pixels, bit_depth) for method, upscaler in upscalers.items()}
+
+
+def _read(path: Path, prepare: Callable[[Image, int], Image], scale: int) -> Image:
+    """``prepare(image, scale)`` of the file, its path added to a size error."""
+    image = read_image(path)
+    try:
+        return prepare(image, scale)
+    except InputError as exc:
+        raise InputError(f"{path}: {exc}") from None
+
+
+OnImage = Callable[[Path, "Image | None", Image, dict[str, torch.Tensor], ImageScores], None]
 
 
 def evaluate(
@@ -165,7 +238,7 @@ def evaluate(
     degradation: str = BICUBIC,
     data: Path | None = None,
     histogram_match: bool = True,
-    on_image: Callable[[Path, Image, Image, dict[str, torch.Tensor], ImageScores], None] | None = None,
+    on_image: OnImage | None = None,
 ) -> Evaluation:
     """Score each upscaler (by name, bicubic included by the caller) on each ground-truth file.
 
@@ -175,22 +248,45 @@ def evaluate(
     """
     result = Evaluation(data=str(data or ""), scale=scale, degradation=degradation, histogram_match=histogram_match, methods=list(upscalers))
     for path in files:
-        image = read_image(path)
-        try:
-            truth = ground_truth(image, scale)
-        except InputError as exc:
-            raise InputError(f"{path}: {exc}") from None
+        truth = _read(path, ground_truth, scale)
         low = low_resolution(truth, scale, degradation)
-        name = path.relative_to(data).as_posix() if data is not None else path.name
         truth_y = _y(truth.pixels, scale)
-        scores = ImageScores(name, *truth.size, truth_peak=peak_ratio_y(truth_y, scale))
-        outputs = {}
-        for name, upscaler in upscalers.items():
-            output = quantize(upscale_image(upscaler, low).pixels, truth.bit_depth)
-            outputs[name] = output
+        scores = ImageScores(_name(path, data), *truth.size, truth_peak=peak_ratio_y(truth_y, scale), truth_niqe=_niqe(truth_y))
+        outputs = _upscaled(upscalers, low, truth.bit_depth)
+        for method, output in outputs.items():
             y = _y(output, scale)
-            scores.scores[name] = Score(psnr(y, truth_y), ssim(y, truth_y), peak_ratio_y(y, scale))
+            scores.scores[method] = Score(psnr(y, truth_y), ssim(y, truth_y), peak_ratio_y(y, scale), _niqe(y))
         result.images.append(scores)
         if on_image is not None:
             on_image(path, truth, low, outputs, scores)
     return result
+
+
+def evaluate_photos(
+    files: list[Path],
+    scale: int,
+    upscalers: dict[str, Upscaler],
+    *,
+    data: Path | None = None,
+    histogram_match: bool = True,
+    on_image: OnImage | None = None,
+) -> Evaluation:
+    """The no-reference mode: each file (a real photo) is itself the low-resolution input, with
+    no degradation and no ground truth; each method's output gets the peak measure and NIQE
+    only. ``on_image(path, None, low, outputs, scores)`` is called after each photo."""
+    result = Evaluation(str(data or ""), scale, None, histogram_match, list(upscalers), reference=False)
+    for path in files:
+        low = _read(path, photo_input, scale)
+        scores = ImageScores(_name(path, data), *low.size, truth_peak=None)
+        outputs = _upscaled(upscalers, low, low.bit_depth)
+        for method, output in outputs.items():
+            y = _y(output, scale)
+            scores.scores[method] = Score(None, None, peak_ratio_y(y, scale), _niqe(y))
+        result.images.append(scores)
+        if on_image is not None:
+            on_image(path, None, low, outputs, scores)
+    return result
+
+
+def _name(path: Path, data: Path | None) -> str:
+    return path.relative_to(data).as_posix() if data is not None else path.name

@@ -74,14 +74,21 @@ def builtin_spec(path: Path, meta: Mapping[str, Any]) -> hub.ModelSpec:
 
 def scores(result: Mapping[str, Any], method: str, meta: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     """An `imgperc eval sr` JSON's means for ``method`` as a shipped model's ``scores`` entry:
-    PSNR, SSIM and the peak measure (with the ground truth's), keyed by data set and scale (and
-    degradation, if not the benchmark's)."""
+    PSNR, SSIM, the peak measure and NIQE (with the ground truth's), keyed by data set and scale
+    (and degradation, if not the benchmark's); of a ``--no-reference`` run, the peak and NIQE."""
     means = result["mean"][method]
     key = f"{Path(result['data']).name}-x{result['scale']}"
-    if result["degradation"] != "bicubic":
-        key += f"-{result['degradation']}"
-    return key, {"psnr": round(means["psnr"], 2), "ssim": round(means["ssim"], 4), "peak": round(means["peak"], 2),
-                 "ground_truth_peak": round(result["ground_truth"]["peak"], 2), "histogram_match": result["histogram_match"]}
+    figures = {"peak": means.get("peak"), "niqe": means.get("niqe")}
+    if result.get("no_reference"):
+        key += "-no-reference"
+    else:
+        if result["degradation"] != "bicubic":
+            key += f"-{result['degradation']}"
+        truth = result["ground_truth"]
+        figures = {"psnr": means["psnr"], "ssim": means["ssim"], **figures,
+                   "ground_truth_peak": truth["peak"], "ground_truth_niqe": truth.get("niqe")}
+    entry = {k: round(v, 4 if k == "ssim" else 2) for k, v in figures.items() if v is not None}  # older files have no NIQE
+    return key, {**entry, "histogram_match": result["histogram_match"]}
 
 
 def default_model(scale: int | str | None = None, *, outscale: float | None = None, denoise: float | None = None) -> str:
