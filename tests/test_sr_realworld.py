@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import random
 
+import pytest
 import torch
 from imgperc_sr import realworld
 from imgperc_sr.eval_degradations import jpeg
@@ -82,3 +83,35 @@ def test_parameters_are_data():
     assert params["first_pass"]["jpeg_quality"] == (30, 95)
     assert 0 < params["second_pass_prob"] <= 1 and 0 <= params["mild_prob"] < 1
     assert params["mild"]["jpeg_quality"] == (30, 95)
+
+
+def test_the_mild_share_picks_the_chain():
+    hr = photo_like(96)
+    for seed in range(4):  # share 1: always the first-order chain (the same draws after the coin); 0: never
+        rng = random.Random(seed)
+        rng.random()
+        assert torch.equal(degrade_real(hr, 4, random.Random(seed), 1.0), realworld.degrade_mild(hr, 4, rng))
+        assert not torch.equal(degrade_real(hr, 4, random.Random(seed), 0.0), realworld.degrade_mild(hr, 4, random.Random(seed)))
+    assert realworld.parameters(0.8)["mild_prob"] == 0.8
+
+
+@pytest.mark.parametrize(("degradation", "share"), [("bicubic", 0.8), ("real", 1.5), ("real", -0.1)])
+def test_a_mild_share_out_of_place_is_a_clear_error(tmp_path, degradation, share):
+    from imgperc.errors import InputError
+    from imgperc_sr.train import SRJob
+
+    with pytest.raises(InputError, match="--mild-share"):
+        SRJob(4, tmp_path, arch="sr-shuffle", loss="l1", degradation=degradation, patch_size=32, mild_share=share)
+
+
+def test_the_mild_share_is_recorded_and_part_of_the_run_signature(tmp_path):
+    from PIL import Image
+
+    from imgperc_sr.train import SRJob
+
+    Image.new("RGB", (64, 64), (90, 120, 150)).save(tmp_path / "a.png")
+    job = SRJob(4, tmp_path, arch="sr-shuffle", loss="l1", degradation="real", patch_size=32, mild_share=0.8)
+    assert job.metadata()["degradation"]["mild_prob"] == 0.8 and job.signature()["mild_share"] == 0.8
+    assert job.sampler().mild_share == 0.8
+    default = SRJob(4, tmp_path, arch="sr-shuffle", loss="l1", degradation="real", patch_size=32)
+    assert default.metadata()["degradation"]["mild_prob"] == realworld.MILD_PROB

@@ -9,7 +9,7 @@ sinc filter and JPEG in either order. Two deviations, recorded in the metadata, 
 damaged photos (one camera, one JPEG save), the common case, are well represented:
 
 - the second pass is taken with probability ``SECOND_PASS_PROB`` rather than always;
-- a share ``MILD_PROB`` of the samples takes a first-order "camera and one save" chain instead
+- a share ``MILD_PROB`` of the samples (``--mild-share``) takes a first-order "camera and one save" chain instead
   (`Mild`): an optional isotropic Gaussian blur, the exact antialiased bicubic shrink of the
   benchmark, optional Gaussian noise and, usually, one JPEG save. Trained on the random chain
   alone, the net cannot rely on any one shrinking kernel and gained only 0.04 dB over bicubic
@@ -81,12 +81,12 @@ class Mild:
 MILD = Mild()
 
 
-def parameters() -> dict:
+def parameters(mild_prob: float = MILD_PROB) -> dict:
     """The chain's settings as data, for a model's metadata."""
     return {"model": "Real-ESRGAN second-order degradation (Wang et al. 2021), published ranges",
             "first_pass": asdict(FIRST), "second_pass": asdict(SECOND), "second_pass_prob": SECOND_PASS_PROB,
             "final_sinc_prob": FINAL_SINC_PROB,
-            "mild_prob": MILD_PROB, "mild": asdict(MILD), "kernel_sizes": list(KERNEL_SIZES), "resize_modes": list(RESIZE_MODES)}
+            "mild_prob": mild_prob, "mild": asdict(MILD), "kernel_sizes": list(KERNEL_SIZES), "resize_modes": list(RESIZE_MODES)}
 
 
 def _grid(size: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -191,12 +191,13 @@ def degrade_mild(hr: torch.Tensor, scale: int, rng: random.Random, m: Mild = MIL
     return quantize(image, 8)
 
 
-def degrade_real(hr: torch.Tensor, scale: int, rng: random.Random) -> torch.Tensor:
-    """[3,H,W] high-resolution in [0,1] -> its [3,H/scale,W/scale] low-resolution version, 8-bit."""
+def degrade_real(hr: torch.Tensor, scale: int, rng: random.Random, mild_prob: float = MILD_PROB) -> torch.Tensor:
+    """[3,H,W] high-resolution in [0,1] -> its [3,H/scale,W/scale] low-resolution version, 8-bit
+    (the first-order chain with probability ``mild_prob``)."""
     h, w = hr.shape[-2:]
     if h % scale or w % scale:
         raise ValueError(f"image size {w}x{h} is not a multiple of the scale {scale}")
-    if rng.random() < MILD_PROB:
+    if rng.random() < mild_prob:
         return degrade_mild(hr, scale, rng)
     target = (h // scale, w // scale)
     image = degrade_pass(hr.float(), FIRST, rng, (h, w))

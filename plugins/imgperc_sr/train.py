@@ -29,13 +29,12 @@ from imgperc.train import TrainJob, list_images
 
 from .choices import LOSSES
 from .degrade import degrade
-from .realworld import degrade_real, parameters as real_parameters
+from .realworld import MILD_PROB, degrade_real, parameters as real_parameters
 from .plugin import NETS
 
 DEGRADATION_META = {
     "blur": {"blur_sigma": 1.0, "downsample": "bicubic"},
     "bicubic": {"blur_sigma": 0.0, "downsample": "bicubic (Pillow, antialiased)", "quantized": "8-bit"},
-    "real": real_parameters(),
 }
 
 TASK = "sr"
@@ -69,8 +68,10 @@ class PatchPair:
     times the patch) shrunk to the patch size, and every patch is flipped or rotated at random.
     """
 
-    def __init__(self, patch: int, scale: int, degradation: str = "blur", augment_data: bool = False) -> None:
+    def __init__(self, patch: int, scale: int, degradation: str = "blur", augment_data: bool = False,
+                 mild_share: float = MILD_PROB) -> None:
         self.patch, self.scale, self.degradation, self.augment_data = patch, scale, degradation, augment_data
+        self.mild_share = mild_share
 
     def _crop(self, image: torch.Tensor, rng: random.Random) -> torch.Tensor:
         h, w = image.shape[-2:]
@@ -90,7 +91,7 @@ class PatchPair:
     def low(self, hr: torch.Tensor, rng: random.Random) -> torch.Tensor:
         """The low-resolution input of a [3,H,W] patch (the real-world chain draws from ``rng``)."""
         if self.degradation == "real":
-            return degrade_real(hr, self.scale, rng)
+            return degrade_real(hr, self.scale, rng, self.mild_share)
         return degrade(hr[None], self.scale, self.degradation)[0]
 
 
@@ -126,6 +127,7 @@ class SRJob(TrainJob):
         channels: int | None = None,
         residual_blocks: int | None = None,
         skip: str = "bicubic",
+        mild_share: float | None = None,
     ) -> None:
         if patch_size % scale or patch_size < 8 * scale:
             raise InputError(f"--patch-size must be a multiple of the scale ({scale}) and at least {8 * scale}, got {patch_size}")
@@ -133,12 +135,16 @@ class SRJob(TrainJob):
             raise InputError(f"--arch must be one of {', '.join(ARCHITECTURES)}, got {arch!r}")
         if arch != "sr-johnson" and skip != "bicubic":
             raise InputError(f"--skip {skip} applies to sr-johnson only ({arch} always adds to a bicubic enlargement)")
+        if mild_share is not None and (degradation != "real" or not 0.0 <= mild_share <= 1.0):
+            raise InputError(f"--mild-share applies to --degradation real and is a share in [0, 1], got {mild_share:g}"
+                             + ("" if degradation == "real" else f" with --degradation {degradation}"))
         if loss_network is not None and preset is None and get_preset(LOSSES[loss]).network is None:
             raise InputError(f"--loss {loss} uses no loss network; drop --loss-network or choose a --preset")
         self.data = Path(data)
         self.files = list_images(self.data)
         self.scale, self.patch_size, self.loss_kind = scale, patch_size, loss
         self.architecture, self.degradation, self.augment_data = arch, degradation, augment_data
+        self.mild_share = MILD_PROB if mild_share is None else mild_share
         given = {"scale": scale, "channels": channels, "residual_blocks": residual_blocks,
                  "skip": skip if arch == "sr-johnson" else None}
         try:
@@ -161,7 +167,7 @@ class SRJob(TrainJob):
         return ARCHITECTURES[self.architecture](**self.config)
 
     def sampler(self) -> PatchPair:
-        return PatchPair(self.patch_size, self.scale, self.degradation, self.augment_data)
+        return PatchPair(self.patch_size, self.scale, self.degradation, self.augment_data, self.mild_share)
 
     def setup(self, device: torch.device) -> None:
         self.objective = PerceptualLoss(self.recipe).to(device)
@@ -190,7 +196,8 @@ class SRJob(TrainJob):
 
     def signature(self) -> dict[str, Any]:
         return {"data": str(self.data.resolve()), "patch_size": self.patch_size, "recipe": self.recipe.to_dict(),
-                "degradation": self.degradation, "augment": self.augment_data}
+                "degradation": self.degradation, "augment": self.augment_data,
+                **({"mild_share": self.mild_share} if self.degradation == "real" else {})}
 
     def metadata(self) -> dict[str, Any]:
         return {
@@ -198,7 +205,7 @@ class SRJob(TrainJob):
             "loss_network": self.recipe.network,
             "loss": self.loss_kind,
             "scale": self.scale,
-            "degradation": DEGRADATION_META[self.degradation],
+            "degradation": real_parameters(self.mild_share) if self.degradation == "real" else DEGRADATION_META[self.degradation],
             "data": {"folder": str(self.data), "images": len(self.files), "patch_size": self.patch_size,
                      "augmentation": "flips, 90-degree rotations, rescaling 0.5-1" if self.augment_data else "none"},
         }

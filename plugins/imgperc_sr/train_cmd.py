@@ -30,6 +30,9 @@ from .plugin import NETS
               help="How low-resolution inputs are made: blur (the paper: Gaussian sigma 1, then bicubic), bicubic "
                    "(the benchmark protocol of imgperc eval sr: Pillow bicubic, 8-bit) or real (a random second-order "
                    "chain of blur, resize, noise and JPEG, as Real-ESRGAN: for phone photos and old JPEGs).")
+@click.option("--mild-share", type=FINITE_FLOAT, default=None, metavar="P",
+              help="With --degradation real: the share of samples that take the first-order \"camera and one save\" "
+                   "chain (optional blur, bicubic shrink, noise, JPEG) instead of the second-order one (default 0.5).")
 @click.option("--augment/--no-augment", "augment_data", default=False, show_default=True,
               help="Random flips, 90-degree rotations and rescaling of the training patches.")
 @click.option("--patch-size", type=int, default=288, show_default=True, help="High-resolution training patches are this size squared.")
