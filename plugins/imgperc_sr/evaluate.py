@@ -218,6 +218,17 @@ def _upscaled(upscalers: dict[str, Upscaler], low: Image, bit_depth: int) -> dic
     return {method: quantize(upscale_image(upscaler, low).pixels, bit_depth) for method, upscaler in upscalers.items()}
 
 
+def _score(outputs: dict[str, torch.Tensor], scale: int, truth_y: torch.Tensor | None) -> dict[str, Score]:
+    """Each output's scores on its cropped luma: PSNR and SSIM against ``truth_y`` (None: no
+    ground truth, and none of the two), the peak measure and NIQE."""
+    scores = {}
+    for method, output in outputs.items():
+        y = _y(output, scale)
+        fidelity = (psnr(y, truth_y), ssim(y, truth_y)) if truth_y is not None else (None, None)
+        scores[method] = Score(*fidelity, peak_ratio_y(y, scale), _niqe(y))
+    return scores
+
+
 def _read(path: Path, prepare: Callable[[Image, int], Image], scale: int) -> Image:
     """``prepare(image, scale)`` of the file, its path added to a size error."""
     image = read_image(path)
@@ -251,11 +262,9 @@ def evaluate(
         truth = _read(path, ground_truth, scale)
         low = low_resolution(truth, scale, degradation)
         truth_y = _y(truth.pixels, scale)
-        scores = ImageScores(_name(path, data), *truth.size, truth_peak=peak_ratio_y(truth_y, scale), truth_niqe=_niqe(truth_y))
         outputs = _upscaled(upscalers, low, truth.bit_depth)
-        for method, output in outputs.items():
-            y = _y(output, scale)
-            scores.scores[method] = Score(psnr(y, truth_y), ssim(y, truth_y), peak_ratio_y(y, scale), _niqe(y))
+        scores = ImageScores(_name(path, data), *truth.size, truth_peak=peak_ratio_y(truth_y, scale), truth_niqe=_niqe(truth_y),
+                             scores=_score(outputs, scale, truth_y))
         result.images.append(scores)
         if on_image is not None:
             on_image(path, truth, low, outputs, scores)
@@ -277,11 +286,8 @@ def evaluate_photos(
     result = Evaluation(str(data or ""), scale, None, histogram_match, list(upscalers), reference=False)
     for path in files:
         low = _read(path, photo_input, scale)
-        scores = ImageScores(_name(path, data), *low.size, truth_peak=None)
         outputs = _upscaled(upscalers, low, low.bit_depth)
-        for method, output in outputs.items():
-            y = _y(output, scale)
-            scores.scores[method] = Score(None, None, peak_ratio_y(y, scale), _niqe(y))
+        scores = ImageScores(_name(path, data), *low.size, truth_peak=None, scores=_score(outputs, scale, None))
         result.images.append(scores)
         if on_image is not None:
             on_image(path, None, low, outputs, scores)

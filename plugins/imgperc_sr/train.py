@@ -135,9 +135,10 @@ class SRJob(TrainJob):
             raise InputError(f"--arch must be one of {', '.join(ARCHITECTURES)}, got {arch!r}")
         if arch != "sr-johnson" and skip != "bicubic":
             raise InputError(f"--skip {skip} applies to sr-johnson only ({arch} always adds to a bicubic enlargement)")
-        if mild_share is not None and (degradation != "real" or not 0.0 <= mild_share <= 1.0):
-            raise InputError(f"--mild-share applies to --degradation real and is a share in [0, 1], got {mild_share:g}"
-                             + ("" if degradation == "real" else f" with --degradation {degradation}"))
+        if mild_share is not None and degradation != "real":
+            raise InputError(f"--mild-share applies to --degradation real, not {degradation}")
+        if mild_share is not None and not 0.0 <= mild_share <= 1.0:
+            raise InputError(f"--mild-share is a share in [0, 1], got {mild_share:g}")
         if loss_network is not None and preset is None and get_preset(LOSSES[loss]).network is None:
             raise InputError(f"--loss {loss} uses no loss network; drop --loss-network or choose a --preset")
         self.data = Path(data)
