@@ -25,7 +25,8 @@ Each built-in model file records its provenance in its metadata (`imgperc.modelf
 `source` (who made the weights), `license` (of the weights; a distilled model's is its teacher's),
 `training_data` (each folder or file: `path`, `images`, `what`, `license`) and `training_recipe`
 (`phases`, in order: each one's `command`, whose `--init` names the weights it starts from, and
-`iterations`; `hardware`; `time`: wall minutes per group of phases), besides what its run recorded
+`iterations`; `hardware`; `time`: wall minutes per group of phases; `average`: the shipped weights
+are an average of some phases' results, one a fine-tune of the other), besides what its run recorded
 (architecture, config, loss, data, iterations, scores). The sections below are made from them.
 """
 
@@ -77,6 +78,10 @@ def _recipe(recipe: Mapping[str, Any]) -> list[str]:
         consecutive = len(numbers) > 2 and numbers == list(range(numbers[0], numbers[-1] + 1))
         which = f"{numbers[0]}-{numbers[-1]}" if consecutive else " and ".join(map(str, numbers))
         lines.append(f"  - time: phase{'s' if len(numbers) > 1 else ''} {which}, about {group['minutes']:g} minutes")
+    if average := recipe.get("average"):
+        parts = " + ".join(f"{w:g} x phase {n}" for n, w in zip(average["phases"], average["weights"]))
+        note = f": {average['note']}" if average.get("note") else ""
+        lines.append(f"  - shipped weights: {parts}, tensor by tensor{note}")
     return lines
 
 
