@@ -174,10 +174,11 @@ def test_every_shipped_file_records_its_provenance_and_recipe(path):
         command, options = _options(phase["command"])
         known = {opt for param in command.params for opt in param.opts}
         assert set(options) <= known, (phase["command"], set(options) - known)
+    numbers = set(range(1, len(phases) + 1))
     for group in recipe.get("time", []):
-        assert set(group["phases"]) <= set(range(1, len(phases) + 1)) and group["minutes"] > 0
+        assert set(group["phases"]) <= numbers and group["minutes"] > 0
     if average := recipe.get("average"):  # weights averaged over phases' results: real phases, a convex mix
-        assert set(average["phases"]) <= set(range(1, len(phases) + 1)) and len(average["phases"]) > 1
+        assert set(average["phases"]) <= numbers and len(average["phases"]) > 1
         assert len(average["weights"]) == len(average["phases"]) and all(w > 0 for w in average["weights"])
         assert sum(average["weights"]) == pytest.approx(1.0)
 
