@@ -181,6 +181,10 @@ def test_every_shipped_file_records_its_provenance_and_recipe(path):
         assert set(average["phases"]) <= numbers and len(average["phases"]) > 1
         assert len(average["weights"]) == len(average["phases"]) and all(w > 0 for w in average["weights"])
         assert sum(average["weights"]) == pytest.approx(1.0)
+        words = average["command"].split()  # the command that mixed them: each phase's output, at its weight
+        outputs = [phases[n - 1]["command"].split("--out ")[1].split()[0] + "/model.safetensors" for n in average["phases"]]
+        assert words[:3] == ["imgperc", "models", "average"] and words[3:3 + len(outputs)] == outputs
+        assert words[words.index("--weights") + 1] == ",".join(f"{w:g}" for w in average["weights"])
 
 
 def test_docs_models_md_is_generated_from_the_metadata():

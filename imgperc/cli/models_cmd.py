@@ -1,4 +1,4 @@
-"""`imgperc models list|pull|path|rm`: the model hub from the command line.
+"""`imgperc models list|pull|path|rm|ship|doc|average`: the model hub from the command line.
 
 The hub (and torch with it) is imported when a subcommand runs, not to list them.
 """
@@ -136,7 +136,7 @@ def pull(names: tuple[str, ...], force: bool) -> None:
 @models.command("path")
 @click.argument("name")
 def path(name: str) -> None:
-    """Print where an installed model lives (fails if it is not installed)."""
+    """Print where an installed model lives (fails if not installed)."""
     from .. import hub
     from ..hub.user import find_model
 
@@ -196,7 +196,7 @@ def _json_object(path: str | None) -> dict[str, Any]:
 @click.option("--note", help="A note to record (what the structured fields cannot say).")
 @click.option("--force", is_flag=True, help="Replace a shipped model of the same NAME.")
 def ship(args: tuple[str, ...], results: tuple[str, ...], method: str | None, metadata: str | None, note: str | None, force: bool) -> None:
-    """Ship a trained run as a built-in model of its plugin (maintainers).
+    """Ship a trained run as a built-in model (maintainers).
 
     RUN/model.safetensors NAME writes NAME.safetensors into the weights folder of the plugin of
     the run's task, in fp16, with the run's metadata. NAME alone (with --scores, --metadata or
@@ -216,9 +216,41 @@ def ship(args: tuple[str, ...], results: tuple[str, ...], method: str | None, me
     click.echo(target)
 
 
+def _mix(text: str | None) -> list[float] | None:
+    """``--weights 0.25,0.75`` as floats (None: not given)."""
+    from ..errors import InputError
+
+    if text is None:
+        return None
+    try:
+        return [float(part) for part in text.split(",")]
+    except ValueError:
+        raise InputError(f"--weights takes numbers separated by commas (like 0.25,0.75), got {text!r}") from None
+
+
+@models.command("average")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False), metavar="MODEL.safetensors...")
+@click.option("--weights", "mix", metavar="W1,W2,...", help="One weight per file, positive, summing to 1 (default: equal).")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The model file to write.")
+@click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
+def average(files: tuple[str, ...], mix: str | None, output: str, force: bool) -> None:
+    """Average the weights of fine-tuned runs into one model file.
+
+    Every float tensor of OUTPUT is the weighted sum of the files' tensors. The files must be
+    the same net (task, architecture, config) and fine-tunes of one another (a phase and the
+    phase it started from). Ship the result with `imgperc models ship`.
+    """
+    from pathlib import Path
+
+    from ..hub.average import average_models
+
+    weights = _mix(mix) or [1 / len(files)] * len(files)
+    click.echo(average_models([Path(f) for f in files], weights, Path(output), force=force))
+
+
 @models.command("doc")
 def doc() -> None:
-    """Print docs/models.md: every model, with built-in models' provenance.
+    """Print docs/models.md: every model and its provenance.
 
     The provenance comes from each built-in model's metadata.
     """

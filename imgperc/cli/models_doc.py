@@ -26,7 +26,8 @@ Each built-in model file records its provenance in its metadata (`imgperc.modelf
 `training_data` (each folder or file: `path`, `images`, `what`, `license`) and `training_recipe`
 (`phases`, in order: each one's `command`, whose `--init` names the weights it starts from, and
 `iterations`; `hardware`; `time`: wall minutes per group of phases; `average`: the shipped weights
-are an average of some phases' results, one a fine-tune of the other), besides what its run recorded
+are an average of some phases' results, one a fine-tune of the other, and the `imgperc models
+average` command that made it), besides what its run recorded
 (architecture, config, loss, data, iterations, scores). The sections below are made from them.
 """
 
@@ -82,6 +83,8 @@ def _recipe(recipe: Mapping[str, Any]) -> list[str]:
         parts = " + ".join(f"{w:g} x phase {n}" for n, w in zip(average["phases"], average["weights"]))
         note = f": {average['note']}" if average.get("note") else ""
         lines.append(f"  - shipped weights: {parts}, tensor by tensor{note}")
+        if average.get("command"):
+            lines.append(f"     `{average['command']}`")
     return lines
 
 
