@@ -61,6 +61,11 @@ class TrainJob(ABC):
     def metadata(self) -> dict[str, Any]:
         """What the result's model file records beyond the core's fields (recipe, loss network, data, ...)."""
 
+    def finish(self, net: nn.Module) -> dict[str, Any]:
+        """Refine the trained ``net`` in place before its model file is written (a closed-form
+        step, say; on the main process only); returns fields for the model file's metadata."""
+        return {}
+
     def describe(self) -> str:
         """One line for the start of the run."""
         return f"{self.task}: {self.architecture} {self.config}, {len(self.files)} training images"

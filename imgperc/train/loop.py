@@ -362,7 +362,8 @@ class _Trainer:
     def _finish(self, net: nn.Module, done: int, records: list[dict[str, Any]]) -> Path:
         result = self.out / MODEL_FILE
         if self.runtime.main:
-            meta = _model_meta(self.job, self.settings, done, self.precision, self.runtime)
+            net.eval()
+            meta = {**_model_meta(self.job, self.settings, done, self.precision, self.runtime), **self.job.finish(net)}
             save_model_file(result, net.state_dict(), meta)
             if records:
                 plot.loss_curve(records, self.out / CURVE_FILE, title=f"imgperc train {self.job.task}: {self.out.name}")

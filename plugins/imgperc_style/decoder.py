@@ -60,8 +60,12 @@ class WCTDecoder(nn.Module):
                 layers.append(nn.ReLU(inplace=True))
         self.body = nn.Sequential(*layers)
 
+    def scaled(self, features: torch.Tensor) -> torch.Tensor:
+        """The features as the first conv sees them (divided by ``input_divisor``)."""
+        return features / self.input_divisor if self.input_divisor != 1 else features
+
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        return self.body(features / self.input_divisor if self.input_divisor != 1 else features)
+        return self.body(self.scaled(features))
 
 
 @net_config(level=Int(1, 3), width=Int(8, 128), input_divisor=Int(1, 4096))

@@ -7,6 +7,13 @@ the photo plus the feature reconstruction at the decoder's own tap, with the sha
 engine's network and terms (`imgperc.losses`), as in Li et al. (2017). The photo's features are
 computed once per batch: they are both the decoder's input and the feature term's target. The result is an imgperc model file of task
 ``style-decoder``; `.anystyle` uses one per level.
+
+With ``fit_photos`` N (by default at level 1 only), training ends with a closed-form step: the
+decoder's last convolution is replaced by the least-squares fit of the photos' pixels on what
+the layers before it make of their features (N photos drawn with a fixed seed, each cropped as in training). At level 1
+that conv is the whole decoder, so the fit is the exact optimum of the pixel term, which
+gradient descent approaches slowly (about 21 dB PSNR after 1,000 iterations, 40 dB with the
+fit, on held-out photos). Deeper decoders gain less from it (+0.4 dB at relu2_1, +0.1 at relu3_1).
 """
 
 from __future__ import annotations
@@ -16,9 +23,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from imgperc.io import resize
+from imgperc.errors import InputError
+from imgperc.io import read_image, resize
 from imgperc.losses import LossRecipe, LossReport, feature_reconstruction_loss, load_loss_network, pixel_loss
 from imgperc.train import TrainJob, list_images
 
@@ -31,6 +40,9 @@ LOSS_NETWORK = "vgg19"
 FEATURE_WEIGHTS = {1: 1e-5, 2: 2.5e-7, 3: 1e-7}
 # per level: about the features' root mean square (57, 211, 269 on photos), as a power of two
 INPUT_DIVISORS = {1: 64, 2: 256, 3: 256}
+FIT_PHOTOS = {1: 64, 2: 0, 3: 0}  # per level: photos of the last conv's least-squares fit (0: none)
+FIT_SEED = 0  # of the fit's choice of photos and crops
+FIT_RIDGE = 1e-6  # times the mean diagonal of the normal equations: keeps the solve well posed
 
 
 class PhotoCrop:
@@ -72,8 +84,9 @@ class DecoderJob(TrainJob):
     architecture = ARCHITECTURE
 
     def __init__(self, level: int, data: Path, *, width: int = 64, image_size: int = 256, feature_weight: float | None = None,
-                 input_divisor: int | None = None) -> None:
+                 input_divisor: int | None = None, fit_photos: int | None = None) -> None:
         self.level, self.width, self.image_size = level, width, image_size
+        self.fit_photos = FIT_PHOTOS[level] if fit_photos is None else fit_photos
         self.data = Path(data)
         self.files = list_images(self.data)
         divisor = INPUT_DIVISORS[level] if input_divisor is None else input_divisor
@@ -107,6 +120,33 @@ class DecoderJob(TrainJob):
         }
         return LossReport(torch.stack(list(terms.values())).sum(), terms)
 
+    def finish(self, net: nn.Module) -> dict[str, Any]:
+        """The last conv's least-squares fit (see the module docstring), with the pixel loss
+        on the fit's crops before and after; nothing without ``fit_photos``."""
+        if not self.fit_photos:
+            return {}
+        from imgperc.inference import net_device
+
+        device = net_device(net)
+        if self.network is None:
+            self.setup(device)
+        rng = random.Random(FIT_SEED)
+        crop, photos = PhotoCrop(self.image_size), []
+        for path in rng.sample(self.files, len(self.files)):
+            try:
+                photos.append(crop(read_image(path).pixels, rng)[0])
+            except InputError:  # unreadable: skipped, as training skips it
+                continue
+            if len(photos) == self.fit_photos:
+                break
+        if not photos:
+            raise InputError(f"no readable photo in {self.data} for the last conv's fit")
+        before = fit_last_conv(net, [(self.encode(p[None].to(device)), p[None].to(device)) for p in photos], FIT_RIDGE)
+        with torch.no_grad():
+            after = sum(float(pixel_loss(net(self.encode(p[None].to(device))), p[None].to(device))) for p in photos) / len(photos)
+        return {"last_conv_fit": {"photos": len(photos), "image_size": self.image_size, "ridge": FIT_RIDGE,
+                                  "pixel_loss_before": before, "pixel_loss_after": after}}
+
     def previews(self, net: nn.Module) -> list[list[torch.Tensor]]:
         from imgperc.inference import net_device
 
@@ -134,4 +174,28 @@ class DecoderJob(TrainJob):
         }
 
     def describe(self) -> str:
-        return f"decoder of VGG-19 {TAPS[self.level]}: width {self.width}, {len(self.files)} training photos"
+        fit = f", its last conv fitted on {self.fit_photos} photos at the end" if self.fit_photos else ""
+        return f"decoder of VGG-19 {TAPS[self.level]}: width {self.width}, {len(self.files)} training photos{fit}"
+
+
+@torch.no_grad()
+def fit_last_conv(decoder: nn.Module, pairs: list[tuple[torch.Tensor, torch.Tensor]], ridge: float) -> float:
+    """Set ``decoder``'s last conv (``body[-1]``) to the least-squares map from the layers
+    before it to the target images of ``pairs`` (features, target); returns the mean pixel loss
+    before. The normal equations are summed in float64 over every output pixel."""
+    head, last = decoder.body[:-1], decoder.body[-1]
+    size = last.in_channels * last.kernel_size[0] * last.kernel_size[1] + 1
+    gram = torch.zeros(size, size, dtype=torch.float64)
+    cross = torch.zeros(size, last.out_channels, dtype=torch.float64)
+    before = 0.0
+    for features, target in pairs:
+        before += float(pixel_loss(decoder(features), target))
+        patches = F.unfold(head(decoder.scaled(features)), last.kernel_size)[0].T.double().cpu()
+        patches = torch.cat([patches, torch.ones(len(patches), 1, dtype=torch.float64)], 1)
+        gram += patches.T @ patches
+        cross += patches.T @ target[0].reshape(last.out_channels, -1).T.double().cpu()
+    gram += ridge * gram.diagonal().mean() * torch.eye(size, dtype=torch.float64)
+    solution = torch.linalg.solve(gram, cross)
+    last.weight.copy_(solution[:-1].T.reshape(last.weight.shape).to(last.weight))
+    last.bias.copy_(solution[-1].to(last.bias))
+    return before / len(pairs)

@@ -25,6 +25,9 @@ from imgperc.train import common_options, split_settings
                    "default per level: 1e-5, 2.5e-7, 1e-7 (about equal terms for a slightly blurred photo).")
 @click.option("--input-divisor", type=click.IntRange(1, 4096), default=None,
               help="Divide the features by this before decoding (default per level: 64, 256, 256, about their RMS).")
+@click.option("--fit-photos", type=click.IntRange(0, 4096), default=None,
+              help="At the end, refit the last conv by least squares on this many photos (0: no fit; default "
+                   "64 at level 1, whose decoder is that one linear conv, 0 at levels 2 and 3).")
 @common_options(iterations=8000, batch_size=8)
 def train_decoder_command(**values: Any) -> None:
     """Train a decoder for any-style transfer (--style-image) on a folder of photos.
