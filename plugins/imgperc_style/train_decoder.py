@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Iterator
 
 import torch
 import torch.nn.functional as F
@@ -130,22 +130,31 @@ class DecoderJob(TrainJob):
         device = net_device(net)
         if self.network is None:
             self.setup(device)
-        rng = random.Random(FIT_SEED)
-        crop, photos = PhotoCrop(self.image_size), []
+
+        def pairs() -> Iterator[tuple[torch.Tensor, torch.Tensor]]:  # streamed, twice: fit, then score
+            return ((self.encode(crop), crop) for crop in self._fit_crops(device))
+
+        before = fit_last_conv(net, pairs(), FIT_RIDGE)
+        with torch.no_grad():
+            losses = [float(pixel_loss(net(features), target)) for features, target in pairs()]
+        return {"last_conv_fit": {"photos": len(losses), "image_size": self.image_size, "ridge": FIT_RIDGE,
+                                  "pixel_loss_before": before, "pixel_loss_after": sum(losses) / len(losses)}}
+
+    def _fit_crops(self, device: torch.device) -> Iterator[torch.Tensor]:
+        """The fit's ``[1,3,S,S]`` crops: up to ``fit_photos`` readable photos in an order fixed
+        by `FIT_SEED`, each cropped as in training (the same crops on every call)."""
+        rng, crop, count = random.Random(FIT_SEED), PhotoCrop(self.image_size), 0
         for path in rng.sample(self.files, len(self.files)):
+            if count == self.fit_photos:
+                return
             try:
-                photos.append(crop(read_image(path).pixels, rng)[0])
+                pixels = read_image(path).pixels
             except InputError:  # unreadable: skipped, as training skips it
                 continue
-            if len(photos) == self.fit_photos:
-                break
-        if not photos:
+            count += 1
+            yield crop(pixels, rng)[0][None].to(device)
+        if not count:
             raise InputError(f"no readable photo in {self.data} for the last conv's fit")
-        before = fit_last_conv(net, [(self.encode(p[None].to(device)), p[None].to(device)) for p in photos], FIT_RIDGE)
-        with torch.no_grad():
-            after = sum(float(pixel_loss(net(self.encode(p[None].to(device))), p[None].to(device))) for p in photos) / len(photos)
-        return {"last_conv_fit": {"photos": len(photos), "image_size": self.image_size, "ridge": FIT_RIDGE,
-                                  "pixel_loss_before": before, "pixel_loss_after": after}}
 
     def previews(self, net: nn.Module) -> list[list[torch.Tensor]]:
         from imgperc.inference import net_device
@@ -179,17 +188,17 @@ class DecoderJob(TrainJob):
 
 
 @torch.no_grad()
-def fit_last_conv(decoder: nn.Module, pairs: list[tuple[torch.Tensor, torch.Tensor]], ridge: float) -> float:
+def fit_last_conv(decoder: nn.Module, pairs: Iterable[tuple[torch.Tensor, torch.Tensor]], ridge: float) -> float:
     """Set ``decoder``'s last conv (``body[-1]``) to the least-squares map from the layers
-    before it to the target images of ``pairs`` (features, target); returns the mean pixel loss
-    before. The normal equations are summed in float64 over every output pixel."""
+    before it to the target images of ``pairs`` (features, target; streamed); returns the mean
+    pixel loss before. The normal equations are summed in float64 over every output pixel."""
     head, last = decoder.body[:-1], decoder.body[-1]
     size = last.in_channels * last.kernel_size[0] * last.kernel_size[1] + 1
     gram = torch.zeros(size, size, dtype=torch.float64)
     cross = torch.zeros(size, last.out_channels, dtype=torch.float64)
-    before = 0.0
+    before, count = 0.0, 0
     for features, target in pairs:
-        before += float(pixel_loss(decoder(features), target))
+        before, count = before + float(pixel_loss(decoder(features), target)), count + 1
         patches = F.unfold(head(decoder.scaled(features)), last.kernel_size)[0].T.double().cpu()
         patches = torch.cat([patches, torch.ones(len(patches), 1, dtype=torch.float64)], 1)
         gram += patches.T @ patches
@@ -198,4 +207,4 @@ def fit_last_conv(decoder: nn.Module, pairs: list[tuple[torch.Tensor, torch.Tens
     solution = torch.linalg.solve(gram, cross)
     last.weight.copy_(solution[:-1].T.reshape(last.weight.shape).to(last.weight))
     last.bias.copy_(solution[-1].to(last.bias))
-    return before / len(pairs)
+    return before / count
