@@ -181,10 +181,18 @@ def test_every_shipped_file_records_its_provenance_and_recipe(path):
         assert set(average["phases"]) <= numbers and len(average["phases"]) > 1
         assert len(average["weights"]) == len(average["phases"]) and all(w > 0 for w in average["weights"])
         assert sum(average["weights"]) == pytest.approx(1.0)
-        words = average["command"].split()  # the command that mixed them: each phase's output, at its weight
-        outputs = [phases[n - 1]["command"].split("--out ")[1].split()[0] + "/model.safetensors" for n in average["phases"]]
-        assert words[:3] == ["imgperc", "models", "average"] and words[3:3 + len(outputs)] == outputs
+        words = average["command"].split()  # the command that mixed them: each phase's result, at its weight
+        assert words[:3] == ["imgperc", "models", "average"]
+        for n, file in zip(average["phases"], words[3:]):  # its run's output, or the next phase's --init (that file)
+            named = {_option(phases[n - 1]["command"], "--out") + "/model.safetensors"}
+            assert file in named | ({_option(phases[n]["command"], "--init")} if n < len(phases) else set())
         assert words[words.index("--weights") + 1] == ",".join(f"{w:g}" for w in average["weights"])
+
+
+def _option(command: str, name: str) -> str:
+    """The value of ``name`` in a recorded command ('' if absent)."""
+    words = command.split()
+    return words[words.index(name) + 1] if name in words else ""
 
 
 def test_docs_models_md_is_generated_from_the_metadata():

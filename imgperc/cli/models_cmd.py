@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from .options import force_option, output_option
+
 if TYPE_CHECKING:
     from rich.table import Table
 
@@ -231,8 +233,8 @@ def _mix(text: str | None) -> list[float] | None:
 @models.command("average")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False), metavar="MODEL.safetensors...")
 @click.option("--weights", "mix", metavar="W1,W2,...", help="One weight per file, positive, summing to 1 (default: equal).")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The model file to write.")
-@click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
+@output_option("The model file to write.", dir_okay=False, required=True)
+@force_option()
 def average(files: tuple[str, ...], mix: str | None, output: str, force: bool) -> None:
     """Average the weights of fine-tuned runs into one model file.
 
