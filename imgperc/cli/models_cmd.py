@@ -14,6 +14,8 @@ import click
 from .options import force_option, output_option
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from rich.table import Table
 
 
@@ -235,7 +237,7 @@ def _mix(text: str | None) -> list[float] | None:
 @click.option("--weights", "mix", metavar="W1,W2,...", help="One weight per file, positive, summing to 1 (default: equal).")
 @output_option("The model file to write.", dir_okay=False, required=True)
 @force_option()
-def average(files: tuple[str, ...], mix: str | None, output: str, force: bool) -> None:
+def average(files: tuple[str, ...], mix: str | None, output: Path, force: bool) -> None:
     """Average the weights of fine-tuned runs into one model file.
 
     Every float tensor of OUTPUT is the weighted sum of the files' tensors. The files must be
@@ -247,7 +249,7 @@ def average(files: tuple[str, ...], mix: str | None, output: str, force: bool) -
     from ..hub.average import average_models
 
     weights = _mix(mix) or [1 / len(files)] * len(files)
-    click.echo(average_models([Path(f) for f in files], weights, Path(output), force=force))
+    click.echo(average_models([Path(f) for f in files], weights, output, force=force))
 
 
 @models.command("doc")

@@ -15,6 +15,7 @@ import math
 from pathlib import Path
 from typing import Any, Sequence
 
+from ..atomic import check_writable
 from ..errors import InputError
 from ..modelfile import load_model_file, save_model_file
 from .ship import portable
@@ -46,14 +47,14 @@ def average_models(paths: Sequence[Path], weights: Sequence[float], output: Path
     """Write to ``output`` the model whose every float tensor is ``sum(w_i * tensor_i)``."""
     import torch
 
+    paths, output = [Path(p) for p in paths], Path(output)
     if len(paths) < 2:
         raise InputError("give at least two model files to average")
     weights = check_mix(weights, len(paths))
-    if Path(output).resolve() in {Path(p).resolve() for p in paths}:
+    if output.resolve() in {p.resolve() for p in paths}:
         raise InputError(f"{output} is one of the files to average; write the average to a new file")
-    if Path(output).exists() and not force:
-        raise InputError(f"{output} already exists (use --force to overwrite)")
-    models = [(Path(p), *load_model_file(Path(p))) for p in paths]
+    check_writable(output, overwrite=force)
+    models = [(p, *load_model_file(p)) for p in paths]
     for other in models[1:]:
         _same_net(models[0], other)
     first_tensors, meta = models[0][1], models[0][2]
@@ -65,5 +66,5 @@ def average_models(paths: Sequence[Path], weights: Sequence[float], output: Path
         else:
             mixed[name] = value
     meta = {**meta, "averaged_from": [{"file": portable(str(p.resolve())), "weight": w} for w, (p, _, _) in zip(weights, models)]}
-    save_model_file(Path(output), mixed, meta, overwrite=force)
-    return Path(output)
+    save_model_file(output, mixed, meta, overwrite=force)
+    return output
