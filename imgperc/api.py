@@ -160,13 +160,13 @@ def upscale(
     precision: str = "auto",
     tile: str | int | None = "auto",
 ) -> Output:
-    """Super-resolve ``image`` ``scale`` times with ``model`` (a name or file).
+    """Super-resolve ``image`` ``scale`` (2, 4 or 8) times with ``model`` (a name or file).
 
     Without a model, the ``sr`` task's default for ``scale`` (x4 without either; docs/api.md
     names the shipped ones); with one, ``scale`` may be left out, and must be the model's if given.
     ``histogram_match`` matches the output's histograms to the input's. ``outscale`` (any
     number above 0) resizes the result to ``round(outscale·size)`` (without a scale or model it
-    picks the scale: x4 up to 4, x8 above); ``denoise`` (0..1) blends a real-world model with
+    picks the scale: x2 up to 2, x4 up to 4, x8 above); ``denoise`` (0..1) blends a real-world model with
     its weak partner (without a model, the default one that has a partner). Returns what
     `imgperc.Model` returns for ``image``: a gray array stays gray, alpha is upscaled too.
     """

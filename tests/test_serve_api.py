@@ -161,7 +161,7 @@ def test_openapi_has_the_cli_options_and_bounds(client):
     assert body["properties"]["size"]["minimum"] == 16 and body["required"] == ["image"]
     assert body["properties"]["style_image"]["items"]["format"] == "binary"
     upscale = schema["paths"]["/v1/upscale"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
-    assert upscale["properties"]["scale"]["enum"] == ["4", "8"]
+    assert upscale["properties"]["scale"]["enum"] == ["2", "4", "8"]
     assert upscale["properties"]["outscale"]["minimum"] == 0.0  # --outscale, an image option of the sr task
     assert set(schema["paths"]) >= {"/healthz", "/v1/models", "/v1/stylize", "/v1/upscale", "/v1/progress/{job}"}
 

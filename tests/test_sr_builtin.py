@@ -84,6 +84,21 @@ def test_the_default_of_each_scale_is_its_perceptual_model(scale):
     assert models.choose(None, scale).name == f"x{scale}-perceptual"
 
 
+def test_the_x2_pair_ships_works_offline_and_is_the_x2_default(tmp_path, monkeypatch):
+    monkeypatch.setenv("IMGPERC_OFFLINE", "1")
+    assert models.choose(None, 2).name == "x2-fidelity" and models.choose(None, 2, denoise=0.5).name == "x2-real"
+    src = _photo(tmp_path / "in.png")
+    for args, name in ((["-x", "2"], "in.x2.png"), (["-x", "2", "--denoise", "0.5"], "in.x2-real-dn0.5.png")):
+        result = CliRunner().invoke(cli, ["upscale", *args, "-q", str(src)])
+        assert result.exit_code == 0, result.output
+        assert Image.open(tmp_path / name).size == (37 * 2, 23 * 2)
+    meta = read_metadata(models.choose("x2-real", None).model.file())
+    assert meta["denoise_pair"] == "x2-fidelity" and meta["scale"] == 2 and meta["degradation"]["mild_prob"] == 0.8
+    fidelity = read_metadata(models.choose("x2-fidelity", None).model.file())["scores"]
+    assert meta["scores"]["heldout-x2-jpeg50"]["psnr"] > fidelity["heldout-x2-jpeg50"]["psnr"]  # real wins on JPEGs
+    assert fidelity["heldout-x2"]["psnr"] > meta["scores"]["heldout-x2"]["psnr"]  # fidelity on clean inputs
+
+
 def test_tiled_equals_untiled_for_the_shipped_net(tmp_path):
     src = _photo(tmp_path / "in.png", (150, 110))
     for tile in ("off", "72"):

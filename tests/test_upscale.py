@@ -12,7 +12,7 @@ from imgperc import hub, plugins
 from imgperc.cli.main import cli
 from imgperc.errors import InputError, ModelNotAvailable
 from imgperc.io import read_image
-from imgperc.modelfile import save_model_file
+from imgperc.modelfile import load_model_file, save_model_file
 from imgperc_sr import models, plugin as sr_plugin
 from imgperc_sr.bicubic import bicubic_resize, upscale_bicubic
 from imgperc_sr.histogram import match_histograms
@@ -66,7 +66,7 @@ def builtin(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("size", [(7, 5), (1, 3), (13, 1), (19, 11)])
-@pytest.mark.parametrize("scale", [4, 8])
+@pytest.mark.parametrize("scale", [2, 4, 8])
 def test_output_is_exactly_scale_times_the_input_for_odd_sizes(tmp_path, size, scale):
     src = _photo(tmp_path / "in.png", size)
     model = save_sr_model(tmp_path / f"m{scale}.safetensors", scale)
@@ -111,9 +111,23 @@ def test_dropping_in_another_builtin_model_keeps_the_default(builtin):
     assert models.choose(None, 4).name == "x4-a-perceptual"
 
 
+def test_without_a_perceptual_model_the_fidelity_one_is_the_default_and_never_the_real_one(builtin):
+    real = save_sr_model(builtin / "x2-a-real.safetensors", 2, "l1", seed=5)
+    tensors, meta = load_model_file(real)
+    save_model_file(real, tensors, {**meta, "denoise_pair": "x2-fidelity"})
+    plugins.reset()
+    with pytest.raises(ModelNotAvailable, match="no built-in x2 super-resolution model"):
+        models.choose(None, 2)  # a paired (real-world) model is not a clean default
+    save_sr_model(builtin / "x2-fidelity.safetensors", 2, "l1", seed=6)
+    plugins.reset()
+    assert models.choose(None, 2).name == "x2-fidelity" and models.choose(None, None, outscale=1.5).name == "x2-fidelity"
+    assert models.choose(None, 2, denoise=0.5).name == "x2-a-real"
+    assert models.choose(None, 4).name == "x4-perceptual"
+
+
 def test_the_shipped_weights_folder_holds_only_valid_sr_models():
     for spec in hub.builtin_specs(sr_plugin.weights_folder()):
-        assert spec.task == "sr" and spec.builtin.is_file() and spec.extra["scale"] in (4, 8)
+        assert spec.task == "sr" and spec.builtin.is_file() and spec.extra["scale"] in (2, 4, 8)
 
 
 def test_a_damaged_builtin_file_is_a_plugin_error(tmp_path):

@@ -38,13 +38,14 @@ def _save_shuffle(path, scale=4, loss="l1", seed=0, **meta):
 
 @pytest.fixture
 def shipped(tmp_path, monkeypatch):
-    """Built-in x4-fidelity, x4-perceptual, x4-real (denoise pair: x4-fidelity) and x8-perceptual."""
+    """Built-in x2-fidelity, x4-fidelity, x4-perceptual, x4-real (denoise pair: x4-fidelity) and x8-perceptual."""
     folder = tmp_path / "weights"
     folder.mkdir()
     _save_shuffle(folder / "x4-fidelity.safetensors", seed=1)
     _save_shuffle(folder / "x4-perceptual.safetensors", loss="perceptual", seed=2)
     _save_shuffle(folder / "x4-real.safetensors", seed=3, denoise_pair="x4-fidelity")
     _save_shuffle(folder / "x8-perceptual.safetensors", 8, loss="perceptual", seed=4)
+    _save_shuffle(folder / "x2-fidelity.safetensors", 2, seed=5)
     monkeypatch.setattr(sr_plugin, "WEIGHTS_DIR", folder)
     clear_model_cache()
     yield folder
@@ -85,12 +86,13 @@ def test_outscale_is_the_model_output_resized_with_lanczos(tmp_path, shipped):
     assert x4.shape == (3, 60, 84)
 
 
-def test_outscale_picks_x8_above_4_and_keeps_a_chosen_model(tmp_path, shipped):
-    assert [models.scale_for(f) for f in (0.5, 2, 4, 4.01, 8, 12)] == [4, 4, 4, 8, 8, 8]
+def test_outscale_picks_the_nearest_scale_at_or_above_and_keeps_a_chosen_model(tmp_path, shipped):
+    assert [models.scale_for(f) for f in (0.5, 1.5, 2, 2.01, 4, 4.01, 8, 12)] == [2, 2, 2, 4, 4, 8, 8, 8]
     src = _photo(tmp_path / "a.png")
     assert _upscale("--outscale", "2", "--model", "x4-fidelity", src).exit_code == 0
     assert (tmp_path / "a.x2-fidelity.png").exists()
     assert models.choose(None, None, outscale=6).name == "x8-perceptual"
+    assert models.choose(None, None, outscale=1.5).name == "x2-fidelity"  # x2 has no perceptual model: its fidelity one
 
 
 @pytest.mark.parametrize("value, message", [

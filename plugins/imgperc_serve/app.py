@@ -163,7 +163,7 @@ def create_app(config: Config = Config()) -> FastAPI:
             raise HTTPException(404, f"no job '{job}' queued or running")
         return found.as_dict()
 
-    for endpoint, path, summary in ((STYLIZE, "/v1/stylize", "Stylize an image"), (UPSCALE, "/v1/upscale", "Upscale an image x4 or x8")):
+    for endpoint, path, summary in ((STYLIZE, "/v1/stylize", "Stylize an image"), (UPSCALE, "/v1/upscale", "Upscale an image x2, x4 or x8")):
         app.add_api_route(path, _image_route(endpoint, state), methods=["POST"], summary=summary, response_class=Response,
                           openapi_extra=_openapi(endpoint), responses=_responses())
     return app

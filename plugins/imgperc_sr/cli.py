@@ -25,8 +25,8 @@ OUTSCALE = click.Option(
     ["--outscale"],
     type=FiniteFloatRange(min=0.0, min_open=True),
     metavar="F",
-    help="Any output scale (2, 3, 1.5, ...): runs the model of the nearest scale at or above F (x4 up to 4, "
-         "x8 above; or that of -x/--model) and resizes its result with Pillow's Lanczos filter to exactly "
+    help="Any output scale (2, 3, 1.5, ...): runs the model of the nearest scale at or above F (x2 up to 2, "
+         "x4 up to 4, x8 above; or that of -x/--model) and resizes its result with Pillow's Lanczos filter to exactly "
          "round(F·width) x round(F·height). Outputs are named NAME.xF.EXT.",
 )
 
@@ -35,13 +35,14 @@ def sr_options() -> tuple[click.Option, ...]:
     """The options that pick and configure an upscaler (shared by `upscale` and the ``sr`` task)."""
     return (
         click.Option(["-x", "--scale"], type=click.Choice(SCALES), help="Upscaling factor (default: the --model's)."),
-        click.Option(["--model"], metavar="NAME|PATH", help=f"Upscaler (default: the built-in perceptual model of -x): {MODEL_HELP}"),
+        click.Option(["--model"], metavar="NAME|PATH", help=f"Upscaler (default: the built-in perceptual model of -x; at x2 the fidelity one): {MODEL_HELP}"),
         click.Option(
             ["--denoise"],
             type=FiniteFloatRange(0.0, 1.0),
             metavar="D",
             help="Noise and JPEG-block removal against detail, 0..1, for a real-world model (default model: "
-                 "x4-real): blends its weights with its weak partner's (x4-fidelity), 1 the real model "
+                 "x4-real, or x2-real with -x 2): blends its weights with its weak partner's (x4-fidelity, "
+                 "x2-fidelity), 1 the real model "
                  "itself, 0 the partner. A model without a denoise pair is refused.",
         ),
         click.Option(
@@ -59,7 +60,7 @@ def sr_task() -> ImageTask:
     """The ``sr`` image task: run by `imgperc upscale`, registered for `imgperc video`."""
     return ImageTask(
         name=TASK,
-        help="Super-resolution x4/x8 with a built-in model, a trained one, or bicubic.",
+        help="Super-resolution x2/x4/x8 with a built-in model, a trained one, or bicubic.",
         selector="scale",
         options=sr_options(),
         prepare=prepare,
@@ -101,24 +102,25 @@ sr_image_task = sr_task()  # registered for `imgperc video` and `imgperc.load`
 upscale_command = UpscaleCommand(
     sr_image_task,
     "upscale",
-    help="""Super-resolve images x4 or x8, or to any scale with --outscale: each INPUT file, or
-    the images in each INPUT folder.
+    help="""Super-resolve images x2, x4 or x8, or to any scale with --outscale: each INPUT file,
+    or the images in each INPUT folder.
 
-    Outputs are exactly 4 or 8 times the input's size (round(F·size) with --outscale F) and go
+    Outputs are exactly 2, 4 or 8 times the input's size (round(F·size) with --outscale F) and go
     beside their inputs as NAME.x4.EXT unless -o is given (NAME.x4-MODEL.EXT with --model).
     Alpha is upscaled bicubically; grayscale and 16-bit inputs give grayscale and 16-bit
     outputs.
 
     Which model: for clean pictures (renders, screenshots, images shrunk by a plain resize),
-    -x alone uses the built-in perceptual model of that scale (sharp detail) and --model
-    xN-fidelity gives the highest PSNR. For real photos (phone and camera pictures, old or
-    re-saved JPEGs, noisy scans) use --model x4-real, trained on blur, noise and JPEG damage:
-    it removes them instead of sharpening them; --denoise D (0..1, default model x4-real) sets
-    how much it removes, lower keeping more fine detail and more noise. Models are listed below.
+    -x 4 and -x 8 alone use the built-in perceptual model of that scale (sharp detail), -x 2
+    the x2 fidelity one, and --model xN-fidelity gives the highest PSNR. For real photos (phone
+    and camera pictures, old or re-saved JPEGs, noisy scans) use --model x4-real (x2-real for
+    x2), trained on blur, noise and JPEG damage: it removes them instead of sharpening them;
+    --denoise D (0..1, default model x4-real, x2-real with -x 2) sets how much it removes, lower
+    keeping more fine detail and more noise. Models are listed below.
 
     Several inputs show a progress bar; `torchrun --nproc-per-node N -m imgperc upscale ...`
     shares them between N processes.
     """,
-    short_help="Super-resolve images x4 or x8, or to any scale (files or folders).",
+    short_help="Super-resolve images x2, x4 or x8, or to any scale (files or folders).",
     catalogue=_models,
 )

@@ -4,8 +4,9 @@ Built-in models are found from the files present: each ``weights/NAME.safetensor
 ``sr`` becomes the hub model ``NAME`` (``builtin``: no download, works offline; the plugin
 declares the folder, `imgperc.hub.register_weights` registers it, `builtin_spec` describes each
 file and `scores` turns `imgperc eval sr` results into the ``--scores`` of `imgperc models ship`). Their metadata
-gives the scale and the loss (``perceptual``, ``l1``, ``feat`` or ``pixel``); ``-x 4`` and
-``-x 8`` without ``--model`` use the perceptual model of that scale (sharp). A strong
+gives the scale and the loss (``perceptual``, ``l1``, ``feat`` or ``pixel``); ``-x N`` without
+``--model`` uses the perceptual model of that scale (sharp), or its fidelity one where no
+perceptual one ships (x2). A strong
 denoiser names its weak partner in ``denoise_pair`` (`DENOISE_PAIR`, see `.denoise`);
 ``--denoise`` without ``--model`` uses the built-in model of the scale that has one. ``--model`` takes ``bicubic`` (the baseline), or
 what the core's `imgperc.hub.resolve` finds: a hub model, a user-trained model (``imgperc
@@ -27,7 +28,7 @@ TASK = "sr"
 BICUBIC = "bicubic"
 DEFAULT_LOSS = "perceptual"
 DEFAULT_SCALE = 4  # of `imgperc.upscale` without a scale or a model
-SCALES = (4, 8)  # the -x choices, the built-in models' scales
+SCALES = (2, 4, 8)  # the -x choices, the built-in models' scales
 DENOISE_PAIR = "denoise_pair"  # metadata: the model (name or file) whose weights --denoise 0 gives
 LOSS_NAMES = {
     "perceptual": "perceptual: sharp detail (the default)",
@@ -100,21 +101,20 @@ def default_model(scale: int | str | None = None, *, outscale: float | None = No
 
 
 def scale_for(outscale: float) -> int:
-    """The model scale that ``--outscale`` runs: the smallest at or above it (x4 up to 4, x8 above)."""
+    """The model scale that ``--outscale`` runs: the smallest at or above it (x2 up to 2, x4 up to 4, x8 above)."""
     return next((s for s in SCALES if s >= outscale), SCALES[-1])
 
 
 def default_spec(scale: int, *, denoise: bool = False) -> hub.ModelSpec:
-    """The built-in perceptual model for ``scale`` (``denoise``: the built-in one with a denoise
-    pair, ``xSCALE-real``); a one-line error while none ships.
+    """The built-in perceptual model for ``scale``, else its fidelity one (``denoise``: the
+    built-in one with a denoise pair, ``xSCALE-real``); a one-line error while none ships.
 
     ``xSCALE-perceptual`` (``xSCALE-real``) if it ships, else the first such model by name, so
     added files never change the default by their names alone.
     """
     preferred = f"x{scale}-{'real' if denoise else DEFAULT_LOSS}"
-    for spec in sorted(hub.specs().values(), key=lambda s: (s.id != preferred, s.id)):
-        fits = DENOISE_PAIR in spec.extra if denoise else spec.extra.get("loss") == DEFAULT_LOSS
-        if spec.task == TASK and spec.builtin is not None and spec.extra.get("scale") == scale and fits:
+    for spec in sorted(hub.specs().values(), key=lambda s: (_rank(s, denoise), s.id != preferred, s.id)):
+        if spec.task == TASK and spec.builtin is not None and spec.extra.get("scale") == scale and _rank(spec, denoise) < 2:
             return spec
     if denoise:
         raise ModelNotAvailable(f"no built-in x{scale} model has a denoise pair (x{scale}-real); --denoise needs one: "
@@ -123,6 +123,15 @@ def default_spec(scale: int, *, denoise: bool = False) -> hub.ModelSpec:
         f"no built-in x{scale} super-resolution model is installed; train one with "
         f"`imgperc train sr --scale {scale} --data DIR` and pass --model NAME|PATH, or use --model bicubic"
     )
+
+
+def _rank(spec: hub.ModelSpec, denoise: bool) -> int:
+    """0: a default (perceptual; with ``denoise``, paired), 1: a fallback (fidelity, unpaired), 2: neither."""
+    paired = DENOISE_PAIR in spec.extra
+    if denoise:
+        return 0 if paired else 2
+    loss = spec.extra.get("loss")
+    return 0 if loss == DEFAULT_LOSS else 1 if loss == "l1" and not paired else 2
 
 
 @dataclass(frozen=True)
@@ -157,12 +166,12 @@ def choose(model: str | Path | None, scale: int | None, *, outscale: float | Non
         scale = DEFAULT_SCALE
     if model is None:
         if scale is None:
-            raise InputError("choose the upscaling factor with -x 4 or -x 8 (or any output scale with --outscale F)")
+            raise InputError("choose the upscaling factor with -x 2, -x 4 or -x 8 (or any output scale with --outscale F)")
         spec = default_spec(scale, denoise=denoise is not None)
         return model_choice(resolve_model(spec.id, TASK), scale, denoise=denoise, tag=f"x{scale}" if denoise is None else None)
     if str(model) == BICUBIC:
         if scale is None:
-            raise InputError("--model bicubic needs the upscaling factor: -x 4 or -x 8")
+            raise InputError("--model bicubic needs the upscaling factor: -x 2, -x 4 or -x 8")
         if denoise is not None:
             raise InputError("--denoise needs a model with a denoise pair, not bicubic (use --model x4-real)")
         return SRChoice(scale, BICUBIC, _tag(scale, BICUBIC))

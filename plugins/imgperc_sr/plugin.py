@@ -48,7 +48,7 @@ def register_image_tasks(register: Register) -> None:
 
 @hookimpl
 def register_commands(cli: click.Group) -> None:
-    cli.add_command(LazyCommand("upscale", "imgperc_sr.cli:upscale_command", "Super-resolve images x4 or x8, or to any scale (files or folders)."))
+    cli.add_command(LazyCommand("upscale", "imgperc_sr.cli:upscale_command", "Super-resolve images x2, x4 or x8, or to any scale (files or folders)."))
 
 
 @hookimpl

@@ -14,11 +14,12 @@ from imgperc.limits import FINITE_FLOAT
 from imgperc.train import common_options, split_settings
 
 from .choices import LOSSES, SKIPS, TRAIN_DEGRADATIONS
+from .nets import SCALES
 from .plugin import NETS
 
 
 @click.command("sr")
-@click.option("--scale", type=click.Choice(["4", "8"]), required=True, help="Upscaling factor.")
+@click.option("--scale", type=click.Choice([str(s) for s in SCALES]), required=True, help="Upscaling factor.")
 @click.option("--data", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder of high-resolution images (searched recursively).")
 @click.option("--loss", type=click.Choice(list(LOSSES)), default="feat", show_default=True,
               help="feat: the paper's VGG relu2_2 feature loss; perceptual: feature loss + L1 pixel term + TV "
