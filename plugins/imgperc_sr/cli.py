@@ -15,11 +15,11 @@ from imgperc.inference import engine_options
 from imgperc.limits import FiniteFloatRange
 from imgperc.tasks import BenchNet, ImageTask
 
-from . import models
+from . import choices
 from .models import BICUBIC, TASK, default_model, scale_for
 from .upscale import PAD, bind, finish_upscaled, prepare, tag
 
-SCALES = tuple(str(s) for s in models.SCALES)
+SCALES = tuple(str(s) for s in choices.SCALES)
 MODEL_HELP = "bicubic, a built-in or hub model, a model you trained (`imgperc train sr --name`), or a model file."
 OUTSCALE = click.Option(
     ["--outscale"],

@@ -31,7 +31,7 @@ from torch import nn
 
 from imgperc.netconfig import Int, OneOf, net_config
 
-from .nets import SCALES
+from .choices import SCALES
 
 GRID_NOTCH = 9  # input pixels: the window of the phases' local means (odd; 0 turns the notch off)
 NOTCH_WINDOWS = (0, 3, 5, 7, 9, 11, 13, 15)

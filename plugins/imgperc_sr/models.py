@@ -24,11 +24,12 @@ from imgperc import hub
 from imgperc.errors import InputError, ModelNotAvailable, PluginError
 from imgperc.hub import ResolvedModel, resolve_model
 
+from .choices import SCALES
+
 TASK = "sr"
 BICUBIC = "bicubic"
 DEFAULT_LOSS = "perceptual"
 DEFAULT_SCALE = 4  # of `imgperc.upscale` without a scale or a model
-SCALES = (2, 4, 8)  # the -x choices, the built-in models' scales
 DENOISE_PAIR = "denoise_pair"  # metadata: the model (name or file) whose weights --denoise 0 gives
 LOSS_NAMES = {
     "perceptual": "perceptual: sharp detail (the default)",

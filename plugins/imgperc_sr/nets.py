@@ -25,10 +25,9 @@ from torch import nn
 
 from imgperc.netconfig import Int, OneOf, net_config
 
-from .choices import SKIPS
+from .choices import SCALES, SKIPS
 
 OUTPUT_SCALE = 150.0 / 255.0
-SCALES = (2, 4, 8)
 
 
 def conv(c_in: int, c_out: int, kernel: int, *, norm: bool = True, relu: bool = True) -> nn.Sequential:

@@ -13,8 +13,7 @@ import click
 from imgperc.limits import FINITE_FLOAT
 from imgperc.train import common_options, split_settings
 
-from .choices import LOSSES, SKIPS, TRAIN_DEGRADATIONS
-from .nets import SCALES
+from .choices import LOSSES, SCALES, SKIPS, TRAIN_DEGRADATIONS
 from .plugin import NETS
 
 
