@@ -20,7 +20,12 @@ if TYPE_CHECKING:
 
 
 class Transform(Protocol):
-    """A prepared task: ``[N,3,H,W]`` float RGB in [0,1] -> ``[N,3,H*scale,W*scale]`` in [0,1]."""
+    """A prepared task: ``[N,3,H,W]`` float RGB in [0,1] -> ``[N,3,H*scale,W*scale]`` in [0,1].
+
+    A transform may also have a ``consistency`` attribute: the temporal-consistency strength its
+    model was measured best at (its metadata's ``video_consistency``), which `imgperc video`
+    uses when ``--consistency`` is not given; None or absent: the command's default.
+    """
 
     scale: int
 

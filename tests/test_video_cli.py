@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from imgperc.cli.main import main
+from imgperc.modelfile import load_model_file, save_model_file
 from imgperc_video.io import count_frames, probe
 
 from plugin_factory import activate, make_plugin
@@ -253,6 +254,18 @@ def test_a_model_file_alone_does_its_own_task(weights, size, tag, real_tasks, cl
     code, out, err = video(capsys, "--model", model, clip, "-o", tmp_path, "--duration", "0.2")
     assert code == 0, err
     assert out.startswith(f"{tmp_path / f'clip.{tag}.mp4'}: 5 frames, {size[0]}x{size[1]}")
+
+
+def test_a_style_uses_the_consistency_its_metadata_records_unless_one_is_given(real_tasks, clip, tmp_path, capsys):
+    tensors, meta = load_model_file(PLUGINS / "imgperc_style/weights/muse-fast.safetensors")
+    plain, measured = tmp_path / "plain.safetensors", tmp_path / "measured.safetensors"
+    save_model_file(plain, tensors, {k: v for k, v in meta.items() if k != "video_consistency"})
+    save_model_file(measured, tensors, {**meta, "video_consistency": 0.6})
+    for model, given, expected in ((plain, (), "0.9"), (measured, (), "0.6"), (measured, ("--consistency", "0.3"), "0.3")):
+        code, out, err = video(capsys, "--model", model, *given, clip, "-o", tmp_path / f"{model.stem}{len(given)}.mp4",
+                               "--duration", "0.2", "--stats")
+        assert code == 0, err
+        assert f"(--consistency {expected};" in out
 
 
 def test_model_help_says_any_task_and_a_model_of_no_task_is_one_line(real_tasks, clip, tmp_path, capsys):

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 TASK = "style"
 DEFAULT_STYLE = "muse-fast"  # without --style or --model: built in, so nothing is downloaded
+VIDEO_CONSISTENCY = "video_consistency"  # metadata: the --consistency a style was measured best at (docs/video.md)
 
 
 def stylize_batch(net: nn.Module, batch: torch.Tensor, *, preserve_color: bool = False, strength: float = 1.0) -> torch.Tensor:
@@ -72,6 +73,7 @@ class StyleTransform:
     preserve_color: bool = False
     strength: float = 1.0
     scale: int = 1
+    consistency: float | None = None  # the model's measured video setting (`VIDEO_CONSISTENCY`), for `imgperc video`
 
     def __call__(self, batch: torch.Tensor) -> torch.Tensor:
         return stylize_batch(self.net, batch, preserve_color=self.preserve_color, strength=self.strength)
@@ -86,7 +88,9 @@ def check_strength(strength: float) -> None:
 def bind(engine: Engine, model: ResolvedModel, *, preserve_color: bool = False, strength: float = 1.0) -> StyleTransform:
     """The transform of a style net already in ``engine`` (``ImageTask.bind`` of the ``style`` task)."""
     check_strength(strength)
-    return StyleTransform(engine, model.name, preserve_color, strength)
+    consistency = model.meta.get(VIDEO_CONSISTENCY)
+    return StyleTransform(engine, model.name, preserve_color, strength,
+                          consistency=float(consistency) if consistency is not None else None)
 
 
 def prepare(

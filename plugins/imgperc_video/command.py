@@ -72,11 +72,10 @@ def _own_params() -> list[click.Parameter]:
         click.Option(
             ["--consistency"],
             type=FiniteFloatRange(0.0, 1.0),
-            default=DEFAULT_CONSISTENCY,
-            show_default=True,
             metavar="S",
             help="Temporal consistency: blend the previous output, warped along the optical flow, where the flow "
-            "is reliable, at strength S (0: each frame on its own). Resets at scene cuts.",
+            "is reliable, at strength S (0: each frame on its own). Resets at scene cuts. Default: the strength the "
+            f"style was measured best at (its metadata's video_consistency), else {DEFAULT_CONSISTENCY:g}.",
         ),
         click.Option(["--deflicker"], type=FiniteFloatRange(0.0, 1.0), metavar="S", hidden=True),  # deprecated: --consistency
         click.Option(["--stats"], is_flag=True, help="Print throughput, where the time went and the warping error (output vs source)."),
@@ -188,7 +187,7 @@ class VideoCommand(click.Command):
         from .process import check_target, fit_longest, process_video
 
         task = self.select(values)
-        consistency = _consistency(values)
+        asked = _consistency(values)
         start = parse_time(values["start"], "--start") or 0.0
         duration = parse_time(values["duration"], "--duration")
         task_values = {option.name: values.get(option.name) for option in task.options}
@@ -203,6 +202,8 @@ class VideoCommand(click.Command):
         with processes(values["device"]) as runtime:
             with main_first(runtime):
                 transform = task.transform(task_values, values["device"])
+            consistency = asked if asked is not None else getattr(transform, "consistency", None)
+            consistency = DEFAULT_CONSISTENCY if consistency is None else consistency
             listing = Listing(runtime, quiet=quiet)
             with count_progress("frames", "fps", enabled=runtime.main and not quiet) as progress:
                 for index, (source, target, info) in share(clips, runtime):
@@ -308,13 +309,13 @@ def _targets(sources: tuple[Path, ...], output: Path | None, tag: str) -> list[P
     return targets
 
 
-def _consistency(values: dict[str, Any]) -> float:
-    """``--consistency``, or the value of the deprecated ``--deflicker`` (with a one-line note)."""
+def _consistency(values: dict[str, Any]) -> float | None:
+    """``--consistency``, or the value of the deprecated ``--deflicker`` (with a one-line note);
+    None when neither is given (the model's or the command's default applies)."""
     old = values.get("deflicker")
     if old is None:
         return values["consistency"]
-    source = click.get_current_context().get_parameter_source("consistency")
-    if source is not None and source is not click.core.ParameterSource.DEFAULT:
+    if values["consistency"] is not None:
         raise InputError("--deflicker is the old name of --consistency: give only --consistency")
     click.echo(f"Note: --deflicker is deprecated; it now means --consistency {old:g} (flow-guided, see docs/video.md)", err=True)
     return old
