@@ -266,6 +266,11 @@ def test_a_style_uses_the_consistency_its_metadata_records_unless_one_is_given(r
                                "--duration", "0.2", "--stats")
         assert code == 0, err
         assert f"(--consistency {expected};" in out
+    bad = tmp_path / "bad.safetensors"
+    save_model_file(bad, tensors, {**meta, "video_consistency": 1.5})
+    code, out, err = video(capsys, "--model", bad, clip, "-o", tmp_path / "bad.mp4")
+    assert code == 1 and err == "Error: model 'bad' records video_consistency 1.5; it must be a number from 0 to 1\n"
+    assert not (tmp_path / "bad.mp4").exists()
 
 
 def test_model_help_says_any_task_and_a_model_of_no_task_is_one_line(real_tasks, clip, tmp_path, capsys):

@@ -88,9 +88,17 @@ def check_strength(strength: float) -> None:
 def bind(engine: Engine, model: ResolvedModel, *, preserve_color: bool = False, strength: float = 1.0) -> StyleTransform:
     """The transform of a style net already in ``engine`` (``ImageTask.bind`` of the ``style`` task)."""
     check_strength(strength)
-    consistency = model.meta.get(VIDEO_CONSISTENCY)
-    return StyleTransform(engine, model.name, preserve_color, strength,
-                          consistency=float(consistency) if consistency is not None else None)
+    return StyleTransform(engine, model.name, preserve_color, strength, consistency=video_consistency(model))
+
+
+def video_consistency(model: ResolvedModel) -> float | None:
+    """The model's recorded `VIDEO_CONSISTENCY` (None: none); a one-line error unless it is a number in 0..1."""
+    value = model.meta.get(VIDEO_CONSISTENCY)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+        raise InputError(f"model '{model.name}' records {VIDEO_CONSISTENCY} {value!r}; it must be a number from 0 to 1")
+    return float(value)
 
 
 def prepare(
