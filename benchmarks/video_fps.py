@@ -13,7 +13,7 @@ the steady state a long video reaches: the warm-up batch compiles the net for th
 loads its cached package), as `imgperc video` does by itself once eager running has cost as
 long as a compile; ``auto`` measures a short clip's first run. ``--preset`` is x264's, as
 `imgperc video --preset` (default: its default), ``--consistency`` as `imgperc video
---consistency` (default: its default; the flow and blending milliseconds per frame, medians,
+--consistency` (default: the style's own, as there; the flow and blending milliseconds per frame, medians,
 are printed too: they run in the decoder and encoder threads). The style model must be installed or
 downloadable (set IMGPERC_MIRROR to use a local mirror).
 """
@@ -33,7 +33,7 @@ import torch
 
 from imgperc import plugins
 from imgperc.settings import ENV_COMPILE
-from imgperc_video.command import DEFAULT_CONSISTENCY
+from imgperc_video.command import resolve_consistency
 from imgperc_video.io import DEFAULT_PRESET, X264_PRESETS, FrameReader, probe
 from imgperc_video.process import auto_batch, fit_longest, process_video
 from imgperc_video.runner import to_batch
@@ -62,7 +62,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, help="frames per batch (default: as `imgperc video`)")
     parser.add_argument("--compile", choices=("always", "auto"), default="always", help="the engine's compile mode (see above)")
     parser.add_argument("--preset", choices=X264_PRESETS, default=DEFAULT_PRESET, help="x264 preset of the end-to-end run")
-    parser.add_argument("--consistency", type=float, default=DEFAULT_CONSISTENCY, help="imgperc video --consistency of the end-to-end run")
+    parser.add_argument("--consistency", type=float, help="imgperc video --consistency of the end-to-end run (default: as imgperc video)")
     args = parser.parse_args()
     os.environ[ENV_COMPILE] = args.compile
 
@@ -70,6 +70,7 @@ def main() -> None:
     parse = click.Command("style", params=list(task.options))
     values = parse.make_context("style", ["--style", args.style]).params
     transform = task.prepare(**values)
+    args.consistency = resolve_consistency(args.consistency, transform)
     info = probe(args.clip)
     seconds = args.frames / float(info.fps)
     print(f"clip {args.clip.name}, style {args.style}, {args.frames} frames per run, compile {args.compile}, x264 preset {args.preset}, "

@@ -273,6 +273,14 @@ def test_a_style_uses_the_consistency_its_metadata_records_unless_one_is_given(r
     assert not (tmp_path / "bad.mp4").exists()
 
 
+@pytest.mark.parametrize("style", ["wave-fast", "muse-fast"])
+def test_a_built_in_style_runs_at_the_consistency_its_shipped_file_records(style, real_tasks, clip, tmp_path, capsys):
+    _, meta = load_model_file(PLUGINS / f"imgperc_style/weights/{style}.safetensors")
+    code, out, err = video(capsys, "--style", style, clip, "-o", tmp_path / "out.mp4", "--duration", "0.2", "--stats")
+    assert code == 0, err
+    assert f"(--consistency {meta['video_consistency']:g};" in out
+
+
 def test_model_help_says_any_task_and_a_model_of_no_task_is_one_line(real_tasks, clip, tmp_path, capsys):
     code, out, _ = video(capsys, "--help")
     assert out.count("--model NAME|FILE") == 1 and "Alone it does its own task, read from the model" in " ".join(out.split())

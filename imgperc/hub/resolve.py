@@ -37,7 +37,8 @@ class ResolvedModel:
     """A model `resolve_model` found: nothing downloaded or built yet.
 
     ``name`` is the hub id, the user model's name or the file's stem. ``meta`` is what is known
-    before loading: the file's metadata, or for a hub model its spec's task and ``extra``.
+    before loading: the file's metadata, or for a hub model its spec's task and ``extra`` (over
+    the shipped file's metadata, for a built-in).
     ``path`` is the file of a user model or a file given by path; a hub model has ``spec``.
     """
 
@@ -80,7 +81,8 @@ def resolve_model(ref: str | Path, task: str | None, *, label: str | None = None
         spec = None
     if spec is not None:
         _check_task(f"'{name}'", spec.task, task, label, also)
-        return ResolvedModel(spec.id, spec.task, {"task": spec.task, **spec.extra}, spec=spec)
+        shipped = read_metadata(spec.builtin) if spec.builtin is not None else {}
+        return ResolvedModel(spec.id, spec.task, {**shipped, "task": spec.task, **spec.extra}, spec=spec)
     user = user_models().get(name)
     if user is not None:
         return _from_file(name, user, f"'{name}'", task, label, also)

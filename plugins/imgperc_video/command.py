@@ -202,8 +202,7 @@ class VideoCommand(click.Command):
         with processes(values["device"]) as runtime:
             with main_first(runtime):
                 transform = task.transform(task_values, values["device"])
-            consistency = asked if asked is not None else getattr(transform, "consistency", None)
-            consistency = DEFAULT_CONSISTENCY if consistency is None else consistency
+            consistency = resolve_consistency(asked, transform)
             listing = Listing(runtime, quiet=quiet)
             with count_progress("frames", "fps", enabled=runtime.main and not quiet) as progress:
                 for index, (source, target, info) in share(clips, runtime):
@@ -307,6 +306,15 @@ def _targets(sources: tuple[Path, ...], output: Path | None, tag: str) -> list[P
             raise InputError(f"{claimed[target.resolve()]} and {source} would both be written to {target}")
         claimed[target.resolve()] = source
     return targets
+
+
+def resolve_consistency(asked: float | None, transform: object) -> float:
+    """The blend strength a run uses: the one asked for, else the model's own measured default
+    (``transform.consistency``, from its metadata), else :data:`DEFAULT_CONSISTENCY`."""
+    if asked is not None:
+        return asked
+    own = getattr(transform, "consistency", None)
+    return DEFAULT_CONSISTENCY if own is None else own
 
 
 def _consistency(values: dict[str, Any]) -> float | None:
