@@ -131,7 +131,7 @@ def test_upscale_x4_x8_and_bicubic(client):
 
 def test_upscale_to_any_scale_as_the_cli_does(client):
     for data, size, name in (({"outscale": "1.5"}, (18, 12), "photo.x1.5.jpg"), ({"outscale": "6"}, (72, 48), "photo.x6.jpg"),
-                             ({"outscale": "2", "model": "x4-fidelity"}, (24, 16), "photo.x2-fidelity.jpg")):
+                             ({"outscale": "2", "model": "x4-fidelity"}, (24, 16), "photo.x2-x4-fidelity.jpg")):
         response = client.post("/v1/upscale", data=data, files={"image": ("photo.jpg", encoded((12, 8)), "image/jpeg")})
         assert response.status_code == 200, response.text
         assert Image.open(io.BytesIO(response.content)).size == size

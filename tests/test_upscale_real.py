@@ -90,6 +90,8 @@ def test_outscale_picks_the_nearest_scale_at_or_above_and_keeps_a_chosen_model(t
     assert [models.scale_for(f) for f in (0.5, 1.5, 2, 2.01, 4, 4.01, 8, 12)] == [2, 2, 2, 4, 4, 8, 8, 8]
     src = _photo(tmp_path / "a.png")
     assert _upscale("--outscale", "2", "--model", "x4-fidelity", src).exit_code == 0
+    assert (tmp_path / "a.x2-x4-fidelity.png").exists()  # the net that ran, never x2-fidelity's name
+    assert _upscale("--outscale", "2", "--model", "x2-fidelity", src).exit_code == 0
     assert (tmp_path / "a.x2-fidelity.png").exists()
     assert models.choose(None, None, outscale=6).name == "x8-perceptual"
     assert models.choose(None, None, outscale=1.5).name == "x2-fidelity"  # x2 has no perceptual model: its fidelity one

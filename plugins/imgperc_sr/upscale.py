@@ -190,8 +190,13 @@ def prepare(
 
 def tag(values: dict[str, Any], outscale: float | None = None) -> str:
     """Name part for outputs (``clip.x4.mp4``, ``clip.x4-bicubic.mp4``, ``photo.x4-real-dn0.5.png``;
-    with ``outscale`` 2, ``photo.x2.png``; ``outscale`` defaults to ``values``' own)."""
+    with ``outscale`` 2, ``photo.x2.png``, and for a named net of another scale its own name too,
+    ``photo.x2-x4-fidelity.png``, never another model's; ``outscale`` defaults to ``values``' own)."""
     outscale = outscale if outscale is not None else values.get("outscale")
     scale = values.get("scale")
     choice = choose(values.get("model"), int(scale) if scale is not None else None, outscale=outscale, denoise=values.get("denoise"))
-    return choice.tag if outscale is None else f"x{outscale:g}" + choice.tag.removeprefix(f"x{choice.scale}")
+    if outscale is None or outscale == choice.scale:
+        return choice.tag
+    rest = choice.tag.removeprefix(f"x{choice.scale}")
+    named = rest and not choice.is_bicubic
+    return f"x{outscale:g}-{choice.tag}" if named else f"x{outscale:g}{rest}"
