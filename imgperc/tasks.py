@@ -83,7 +83,9 @@ class ImageTask:
     ``bind(engine, model, **options)``, if given, makes the transform of a model already loaded
     (``model``: the `imgperc.hub.ResolvedModel`, its net in the inference ``engine``), so that
     `imgperc.load` loads a model of this task once and calls it with any of those keyword
-    ``options`` (`prepare` should use it too, so both paths agree).
+    ``options`` (`prepare` should use it too, so both paths agree);
+    ``run_fields`` are the metadata fields its models may record that change how they run, each
+    with what it does (a style's ``video_consistency``): `imgperc models doc` shows them.
     """
 
     name: str
@@ -99,6 +101,7 @@ class ImageTask:
     bind: Callable[..., Transform] | None = None
     also_selected_by: tuple[str, ...] = ()
     image_options: tuple[click.Option, ...] = ()
+    run_fields: Mapping[str, str] = field(default_factory=dict)
 
     def selected_by(self, values: Mapping[str, Any]) -> bool:
         """Whether the option ``values`` given pick this task (a selector given, not empty)."""

@@ -201,3 +201,16 @@ def test_docs_models_md_is_generated_from_the_metadata():
     current = (REPO / "docs" / "models.md").read_text()
     assert result.output == current, "docs/models.md is stale: run `imgperc models doc > docs/models.md`"
     assert "[docs/models.md](docs/models.md)" in (REPO / "README.md").read_text()
+
+
+def test_models_doc_shows_the_run_time_fields_a_task_declares():
+    """A model's recorded run-time setting is on its section, with what its task says it does."""
+    page = CliRunner().invoke(cli, ["models", "doc"]).output
+    sections = {s.split("`")[0]: s for s in page.split("\n### `")[1:]}
+    shown = 0
+    for spec in (s for s in hub.specs().values() if s.builtin is not None):
+        meta, task = read_metadata(spec.builtin), plugins.registry("image_tasks").items.get(spec.task)
+        for name, what in (task.run_fields if task else {}).items():
+            assert (f"- **`{name}`**: {meta.get(name)}: {what}" in sections[spec.id]) == (name in meta), (spec.id, name)
+            shown += name in meta
+    assert shown >= 2  # wave-fast's video_consistency, x4-real's denoise_pair, ...

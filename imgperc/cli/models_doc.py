@@ -1,8 +1,9 @@
 """`imgperc models doc`: docs/models.md, written from the hub entries and the shipped files' metadata.
 
 Every model the loaded plugins provide gets a row; every built-in model a section made from the
-provenance its file records (the fields the page's header lists), so a new plugin's or task's
-shipped models appear without a change here.
+provenance its file records (the fields the page's header lists) and the run-time fields its task
+declares (`imgperc.tasks.ImageTask.run_fields`), so a new plugin's or task's shipped models
+appear without a change here.
 """
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ def _scores(scores: Mapping[str, Any]) -> list[str]:
     return ["", *_table(["scores", *columns], ([key, *(row.get(c, "") for c in columns)] for key, row in rows.items()))]
 
 
-def _section(spec: Any, meta: Mapping[str, Any]) -> list[str]:
+def _section(spec: Any, meta: Mapping[str, Any], run_fields: Mapping[str, str]) -> list[str]:
     lines = [f"### `{spec.id}` ({spec.task})", "", spec.description, "", f"- **source**: {spec.source}", f"- **licence**: {spec.license}"]
     teacher = meta.get("teacher") or {}
     if teacher.get("name"):
@@ -107,6 +108,9 @@ def _section(spec: Any, meta: Mapping[str, Any]) -> list[str]:
         lines += [f"  - {_data(entry)}" for entry in data]
     if meta.get("training_recipe"):
         lines += _recipe(meta["training_recipe"])
+    for name, what in run_fields.items():
+        if meta.get(name) is not None:
+            lines.append(f"- **`{name}`**: {_cell(meta[name])}: {what}")
     if meta.get("note"):
         lines.append(f"- **note**: {meta['note']}")
     if meta.get("scores"):
@@ -116,9 +120,10 @@ def _section(spec: Any, meta: Mapping[str, Any]) -> list[str]:
 
 def markdown() -> str:
     """The whole page."""
-    from .. import hub
+    from .. import hub, plugins
     from ..modelfile import read_metadata
 
+    tasks = plugins.registry("image_tasks").items
     specs = sorted(hub.specs().values(), key=lambda s: (s.task, s.id))
     rows = (
         [f"`{s.id}`", s.task, "built-in" if s.builtin else "download", _size(s.builtin.stat().st_size if s.builtin else s.download_size),
@@ -129,5 +134,6 @@ def markdown() -> str:
              "## Built-in models", ""]
     for spec in specs:
         if spec.builtin is not None:
-            lines += _section(spec, read_metadata(spec.builtin))
+            task = tasks.get(spec.task)
+            lines += _section(spec, read_metadata(spec.builtin), task.run_fields if task else {})
     return "\n".join(lines).rstrip("\n") + "\n"

@@ -16,7 +16,7 @@ from imgperc.limits import FiniteFloatRange
 from imgperc.tasks import BenchNet, ImageTask
 
 from . import choices
-from .models import BICUBIC, TASK, default_model, scale_for
+from .models import BICUBIC, DENOISE_PAIR, TASK, default_model, scale_for
 from .upscale import PAD, bind, finish_upscaled, prepare, tag
 
 SCALES = tuple(str(s) for s in choices.SCALES)
@@ -71,6 +71,7 @@ def sr_task() -> ImageTask:
         bench=BenchNet("sr-shuffle", {"scale": 4}, pad=PAD),
         bind=bind,
         image_options=(OUTSCALE,),
+        run_fields={DENOISE_PAIR: "the model whose weights `--denoise 0` gives; this model is `--denoise 1`"},
     )
 
 

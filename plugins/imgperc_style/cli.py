@@ -13,7 +13,7 @@ from imgperc.limits import FiniteFloatRange
 from imgperc.tasks import BenchNet, ImageTask
 
 from .anystyle_task import PAINTING_MIN, STYLE_SIZE
-from .stylize import DEFAULT_STYLE, bind, prepare, tag
+from .stylize import DEFAULT_STYLE, VIDEO_CONSISTENCY, bind, prepare, tag
 
 TASK = "style"
 FAST_STYLES = "Fast styles (--style NAME; built in: light nets, several times faster on CPUs)"
@@ -73,6 +73,7 @@ def style_task() -> ImageTask:
         bench=BenchNet("ml5", pad=None),
         bind=bind,
         also_selected_by=("style_image",),
+        run_fields={VIDEO_CONSISTENCY: "`imgperc video`'s `--consistency` when none is given, measured per style in docs/video.md"},
     )
 
 
