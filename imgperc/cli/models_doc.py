@@ -83,7 +83,9 @@ def _recipe(recipe: Mapping[str, Any]) -> list[str]:
     if average := recipe.get("average"):
         parts = " + ".join(f"{w:g} x phase {n}" for n, w in zip(average["phases"], average["weights"]))
         note = f": {average['note']}" if average.get("note") else ""
-        lines.append(f"  - shipped weights: {parts}, tensor by tensor{note}")
+        after = len(recipe.get("phases") or []) - max(average["phases"])
+        what = "shipped weights" if after <= 0 else f"weights the {'next phase starts' if after == 1 else f'next {after} phases start'} from"
+        lines.append(f"  - {what}: {parts}, tensor by tensor{note}")
         if average.get("command"):
             lines.append(f"     `{average['command']}`")
     return lines
