@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from imgperc.cli.main import cli
 from imgperc.errors import ConfigError
 from imgperc.losses.terms import pixel_loss
-from imgperc.modelfile import build_model, read_metadata
+from imgperc.modelfile import build_model, load_model_file, read_metadata, save_model_file
 from imgperc.train.loop import learning_rate
 from imgperc.train.options import TrainSettings
 
@@ -132,6 +132,13 @@ def test_train_sr_shuffle_l1_then_fine_tune_with_init(tmp_path, images):
     tuned, _ = build_model(second / "model.safetensors")
     for (name, a), b in zip(net.state_dict().items(), tuned.state_dict().values()):
         assert torch.allclose(a, b, atol=1e-6), name  # started from the first run's weights
+
+    tensors, meta = load_model_file(first / "model.safetensors")  # a file from before a config key: its default applies
+    older = tmp_path / "older.safetensors"
+    save_model_file(older, tensors, {**meta, "config": {k: v for k, v in meta["config"].items() if k != "grid_notch"}})
+    again = CliRunner().invoke(cli, ["train", "sr", "--scale", "4", "--loss", "l1", "--data", str(images), "--out", str(tmp_path / "again"),
+                                     "--iterations", "1", "--init", str(older), *TINY])
+    assert again.exit_code == 0, again.output
 
     other = CliRunner().invoke(cli, ["train", "sr", "--scale", "4", "--loss", "l1", "--data", str(images), "--out", str(tmp_path / "wide"),
                                      "--iterations", "1", "--init", str(first / "model.safetensors"), *TINY, "--channels", "6"])
