@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
 
 from safetensors import SafetensorError, safe_open
 
 from . import plugins
 from .atomic import atomic_path
-from .errors import ConfigError, InputError
+from .errors import ConfigError, InputError, PluginError
 from .integrity import verify
-from .netconfig import check_config
+from .netconfig import check_config, full_config
 
 if TYPE_CHECKING:
     import torch
@@ -34,6 +34,17 @@ def save_model_file(path: Path, tensors: dict[str, torch.Tensor], meta: dict[str
     contiguous = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
     with atomic_path(Path(path), overwrite=overwrite) as tmp:
         save_file(contiguous, str(tmp), metadata={META_KEY: json.dumps(meta, sort_keys=True)})
+
+
+def net_identity(meta: Mapping[str, Any]) -> tuple[Any, Any]:
+    """The net a model's metadata builds: its architecture and its config with the builder's
+    defaults filled in, so that a file older than a config key equals a newer one of the same
+    net (the config as recorded where the architecture or the config is not known)."""
+    architecture, config = meta.get("architecture"), meta.get("config") or {}
+    try:
+        return architecture, full_config(plugins.registry("transform_nets").get(architecture), config)
+    except (ConfigError, PluginError):
+        return architecture, config
 
 
 def read_metadata(path: Path) -> dict[str, Any]:

@@ -78,3 +78,14 @@ def test_different_nets_existing_outputs_and_inputs_as_output_are_refused(tmp_pa
     assert _run(["models", "average", str(a), str(b), "-o", str(out), "--force"], capfd)[0] == 0
     code, err = _run(["models", "average", str(a), "-o", str(tmp_path / "one.safetensors")], capfd)
     assert code == 1 and "at least two model files" in err
+
+
+def test_a_file_leaving_out_a_defaulted_config_key_is_the_same_net(tmp_path, capfd):
+    """A config key a file does not record counts as the builder's default (a file from before the key)."""
+    light = {**META, "architecture": "light"}
+    a = _model(tmp_path / "a.safetensors", 1.0, meta={**light, "config": {"width": 8}})
+    b = _model(tmp_path / "b.safetensors", 3.0, meta={**light, "config": {"width": 8, "depth": 3}})
+    deeper = _model(tmp_path / "d.safetensors", 3.0, meta={**light, "config": {"width": 8, "depth": 4}})
+    assert _run(["models", "average", str(a), str(b), "-o", str(tmp_path / "avg.safetensors")], capfd)[0] == 0
+    code, err = _run(["models", "average", str(a), str(deeper), "-o", str(tmp_path / "no.safetensors")], capfd)
+    assert code == 1 and "is another net than" in err

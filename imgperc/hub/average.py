@@ -17,7 +17,7 @@ from typing import Any, Sequence
 
 from ..atomic import check_writable
 from ..errors import InputError
-from ..modelfile import load_model_file, save_model_file
+from ..modelfile import load_model_file, net_identity, save_model_file
 from .ship import portable
 
 
@@ -34,9 +34,12 @@ def check_mix(weights: Sequence[float], count: int) -> list[float]:
 
 def _same_net(first: tuple[Path, dict[str, Any], dict[str, Any]], other: tuple[Path, dict[str, Any], dict[str, Any]]) -> None:
     (path_a, tensors_a, meta_a), (path_b, tensors_b, meta_b) = first, other
-    for field in ("task", "architecture", "config"):
-        if meta_a.get(field) != meta_b.get(field):
-            raise InputError(f"{path_b} is another net than {path_a} ({field} {meta_b.get(field)!r} against {meta_a.get(field)!r})")
+    if meta_a.get("task") != meta_b.get("task"):
+        raise InputError(f"{path_b} is another net than {path_a} (task {meta_b.get('task')!r} against {meta_a.get('task')!r})")
+    (arch_a, config_a), (arch_b, config_b) = net_identity(meta_a), net_identity(meta_b)
+    for field, a, b in (("architecture", arch_a, arch_b), ("config", config_a, config_b)):
+        if a != b:
+            raise InputError(f"{path_b} is another net than {path_a} ({field} {b!r} against {a!r})")
     shapes_a = {k: tuple(v.shape) for k, v in tensors_a.items()}
     shapes_b = {k: tuple(v.shape) for k, v in tensors_b.items()}
     if shapes_a != shapes_b:

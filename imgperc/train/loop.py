@@ -26,11 +26,10 @@ import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from .. import __version__, plugins
+from .. import __version__
 from ..atomic import atomic_path
-from ..errors import ConfigError, InputError, Stopped
-from ..modelfile import load_model_file, save_model_file
-from ..netconfig import full_config
+from ..errors import InputError, Stopped
+from ..modelfile import load_model_file, net_identity, save_model_file
 from ..precision import resolve
 from . import checkpoint, log, plot
 from .data import BatchStream, batch_loader
@@ -192,24 +191,12 @@ def learning_rate(settings: TrainSettings, iteration: int) -> float:
 def _load_init(net: nn.Module, job: TrainJob, path: Path) -> None:
     """Copy the weights of model file ``path`` into ``net`` (it must be the same architecture)."""
     tensors, meta = load_model_file(path)
-    if not _same_net(meta, job):
+    if net_identity(meta) != net_identity({"architecture": job.architecture, "config": job.config}):
         raise InputError(
             f"--init {path} is a {meta.get('architecture')} {meta.get('config')} net; "
             f"this run trains {job.architecture} {job.config}"
         )
     net.load_state_dict({k: v.float() for k, v in tensors.items()})
-
-
-def _same_net(meta: dict[str, Any], job: TrainJob) -> bool:
-    """Whether a model file's architecture and config build the net ``job`` trains, a key the
-    file leaves out counting as its default (a file older than a config key still fits)."""
-    if meta.get("architecture") != job.architecture:
-        return False
-    builder = plugins.registry("transform_nets").get(job.architecture)
-    try:
-        return full_config(builder, meta.get("config") or {}) == full_config(builder, job.config)
-    except ConfigError:
-        return False
 
 
 def train(job: TrainJob, settings: TrainSettings) -> Path:

@@ -114,10 +114,10 @@ def default_spec(scale: int, *, denoise: bool = False) -> hub.ModelSpec:
     added files never change the default by their names alone.
     """
     preferred = f"x{scale}-{'real' if denoise else DEFAULT_LOSS}"
-    fitting = [s for s in hub.specs().values()
-               if s.task == TASK and s.builtin is not None and s.extra.get("scale") == scale and _rank(s, denoise) < 2]
+    fitting = [(rank, s.id != preferred, s.id, s) for s in hub.specs().values()
+               if s.task == TASK and s.builtin is not None and s.extra.get("scale") == scale and (rank := _rank(s, denoise)) < 2]
     if fitting:
-        return min(fitting, key=lambda s: (_rank(s, denoise), s.id != preferred, s.id))
+        return min(fitting)[-1]  # ids are unique: the spec itself is never compared
     if denoise:
         raise ModelNotAvailable(f"no built-in x{scale} model has a denoise pair (x{scale}-real); --denoise needs one: "
                                 f"pass --model NAME|PATH of a model whose metadata names its '{DENOISE_PAIR}'")

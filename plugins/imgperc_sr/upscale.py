@@ -197,6 +197,6 @@ def tag(values: dict[str, Any], outscale: float | None = None) -> str:
     choice = choose(values.get("model"), int(scale) if scale is not None else None, outscale=outscale, denoise=values.get("denoise"))
     if outscale is None or outscale == choice.scale:
         return choice.tag
-    rest = choice.tag.removeprefix(f"x{choice.scale}")
-    named = rest and not choice.is_bicubic
-    return f"x{outscale:g}-{choice.tag}" if named else f"x{outscale:g}{rest}"
+    if choice.is_bicubic or choice.tag == f"x{choice.scale}":  # no net, or the default one: the scale stands for it
+        return f"x{outscale:g}" + choice.tag.removeprefix(f"x{choice.scale}")
+    return f"x{outscale:g}-{choice.tag}"
